@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set-up (idempotent, installs what is
+# missing), the build, then unit, integration and end-to-end tests. The
+# integration and e2e suites run every scenario on both nats-server lines
+# (2.9 and 2.12) unless KANADE_SERVER_VERSIONS narrows them, e.g. "2.12".
+# Extra arguments go to node's test runner (e.g. a single file).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh"
+. "$root/scripts/env.sh"
+cd "$root"
+rm -rf bin && npm run --silent build
+if [ "$#" -gt 0 ]; then
+  files=("$@")
+else
+  mapfile -t files < <(find bin/test -name '*.test.js' | sort)
+fi
+# Suites start their own brokers and Pulumi backends on free ports and temp
+# dirs, so files can run side by side; the bound keeps two cores responsive.
+exec node --test --test-concurrency="${KANADE_TEST_CONCURRENCY:-3}" --test-timeout=900000 "${files[@]}"
