@@ -1,0 +1,57 @@
+// JetStream API errors, mapped by err_code to what an operator can do about
+// them. Every message names the resource and carries the broker's own words.
+
+/** A JetStream API error reply: `{"error": {code, err_code, description}}`. */
+export class JetStreamError extends Error {
+    constructor(
+        readonly errCode: number,
+        readonly description: string,
+        readonly subject: string,
+    ) {
+        super(`[${errCode}] ${description}`);
+        this.name = "JetStreamError";
+    }
+}
+
+export const ERR = {
+    insufficientStorage: 10047,
+    insufficientMemory: 10028,
+    streamInvalidConfig: 10052,
+    mirrorNotUpdatable: 10055,
+    streamNameInUse: 10058,
+    streamNotFound: 10059,
+    subjectOverlap: 10065,
+    replicasNotSupported: 10074,
+    invalidJson: 10025,
+    noPeers: 10005,
+    maxBytesRequired: 10113,
+    maxStreamBytesExceeded: 10122,
+    notEnabledForAccount: 10039,
+} as const;
+
+const ADVICE: Record<number, string> = {
+    [ERR.insufficientStorage]:
+        "the broker reserves every max_bytes (x replicas) against its file store; lower maxBytes here or in the fleet's size scale, or raise the server's max_file_store / the account's JetStream limits",
+    [ERR.insufficientMemory]:
+        "the broker reserves every max_bytes (x replicas) against its memory store; lower maxBytes or raise max_memory_store / the account's limits",
+    [ERR.streamInvalidConfig]: "the broker rejected the config; fix the setting it names",
+    [ERR.mirrorNotUpdatable]: "a mirror cannot be changed in place; the resource must be replaced",
+    [ERR.streamNameInUse]: "a stream of that name exists with another config; let this program adopt it (pulumi up) instead of a plain create",
+    [ERR.subjectOverlap]: "another stream on the broker already captures one of these subjects; change the subjects or remove the other stream",
+    [ERR.replicasNotSupported]: "the broker is a single server; use replicas: 1, or run a JetStream cluster",
+    [ERR.invalidJson]: "the broker did not understand a field; it may be too old for it (check the server version)",
+    [ERR.noPeers]: "the cluster has no peers that fit (placement, storage or replicas); check placement tags and free storage on every node",
+    [ERR.maxBytesRequired]: "the account requires every stream to set maxBytes",
+    [ERR.maxStreamBytesExceeded]: "maxBytes exceeds the account's per-stream limit; lower it",
+    [ERR.notEnabledForAccount]: "JetStream is not enabled for this account; enable it in the server's account config",
+};
+
+/** The error a provider method throws: what failed, on which resource, why, and what to do. */
+export function resourceError(resource: string, action: string, err: unknown): Error {
+    if (err instanceof JetStreamError) {
+        const advice = ADVICE[err.errCode];
+        return new Error(`${resource}: ${action} failed: the broker answered ${err.message}${advice ? `; ${advice}` : ""}`);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new Error(`${resource}: ${action} failed: ${message}`);
+}

@@ -1,0 +1,98 @@
+// KeyValue: a KV bucket, i.e. the stream KV_<bucket> shaped exactly as
+// async-nats 0.49 shapes it (kv_to_stream_config), so that the kanade
+// backend's own create or create-or-update of the same bucket finds nothing
+// to change (test/compat/async-nats-bootstrap/FINDINGS.md).
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { Kind, lifecycle } from "./lifecycle";
+import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping";
+import { Field, StreamConfig, StreamSource } from "./rules";
+import * as s from "./schema";
+import { JetStreamResource } from "./resource";
+import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units";
+
+const bucketSource = z.strictObject({ bucket: s.bucketName, external: s.external.optional() });
+
+export const keyValueInputs = z
+    .strictObject({
+        bucket: s.bucketName,
+        description: s.description,
+        history: z.number().int().min(1).max(64).default(1),
+        ttl: durationInput.default(UNLIMITED),
+        maxBytes: sizeInput.default(UNLIMITED),
+        maxValueSize: sizeInput.default(UNLIMITED),
+        storage: s.storage,
+        replicas: s.replicas,
+        compression: z.boolean().default(false),
+        placement: s.placement.optional(),
+        republish: s.republish.optional(),
+        mirror: bucketSource.optional(),
+        sources: z.array(bucketSource).default([]),
+        metadata: s.metadata,
+        allowDataLoss: s.allowDataLoss,
+    })
+    .refine((i) => !(i.mirror && i.sources.length), { message: "a mirror cannot also have sources", path: ["mirror"] });
+
+export type KeyValueInputs = z.infer<typeof keyValueInputs>;
+export type KeyValueArgs = z.input<typeof keyValueInputs>;
+type BucketSource = z.infer<typeof bucketSource>;
+
+export const kvStreamName = (bucket: string) => `KV_${bucket}`;
+const PREFIX = "KV_";
+
+const sourceToServer = (x: BucketSource): StreamSource => compact({ name: kvStreamName(x.bucket), external: x.external }) as StreamSource;
+const sourceFromServer = (x: StreamSource): BucketSource =>
+    (x.external ? { bucket: x.name.slice(PREFIX.length), external: x.external } : { bucket: x.name.slice(PREFIX.length) });
+
+const INPUT_OF: Partial<Record<Field, keyof KeyValueInputs>> = {
+    name: "bucket", max_msgs_per_subject: "history", max_age: "ttl", max_bytes: "maxBytes", max_msg_size: "maxValueSize",
+    num_replicas: "replicas",
+};
+
+export const keyValueKind: Kind<typeof keyValueInputs> = {
+    label: "KV bucket",
+    schema: keyValueInputs,
+    nameOf: (i) => i.bucket,
+    streamName: (i) => kvStreamName(i.bucket),
+    inputOf: (field) => INPUT_OF[field] ?? field,
+    toStreamConfig: (i) =>
+        compact({
+            name: kvStreamName(i.bucket),
+            ...commonToServer(i),
+            subjects: i.mirror || i.sources.length ? undefined : [`$KV.${i.bucket}.>`],
+            max_msgs_per_subject: i.history,
+            max_age: nanos(i.ttl),
+            max_msg_size: bytes(i.maxValueSize),
+            discard: "new",
+            allow_rollup_hdrs: true,
+            deny_delete: true,
+            allow_direct: true,
+            mirror_direct: i.mirror ? true : undefined,
+            compression: i.compression ? "s2" : undefined,
+            republish: republishToServer(i.republish),
+            mirror: i.mirror && sourceToServer(i.mirror),
+            sources: i.sources.length ? i.sources.map(sourceToServer) : undefined,
+        }),
+    fromStreamConfig: (c: StreamConfig) => {
+        const out = {
+            bucket: c.name.slice(PREFIX.length),
+            ...commonFromServer(c),
+            history: c.max_msgs_per_subject && c.max_msgs_per_subject > 0 ? c.max_msgs_per_subject : 1,
+            ttl: duration(c.max_age),
+            maxValueSize: size(c.max_msg_size),
+            compression: c.compression === "s2",
+            republish: republishFromServer(c.republish),
+            mirror: c.mirror && sourceFromServer(c.mirror),
+            sources: (c.sources ?? []).map(sourceFromServer),
+        };
+        return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Omit<KeyValueInputs, "allowDataLoss">;
+    },
+};
+
+export const provider = lifecycle(keyValueKind);
+
+export class KeyValue extends JetStreamResource {
+    constructor(name: string, args: KeyValueArgs, opts?: pulumi.CustomResourceOptions) {
+        super("keyValue", "KeyValue", name, args, opts);
+    }
+}

@@ -1,0 +1,75 @@
+// Conversions between the camelCase inputs and the broker's snake_case
+// config for the settings all three kinds share.
+import { z } from "zod";
+import { placement, republish } from "./schema";
+import { StreamConfig } from "./rules";
+import { durationToNanos, formatDuration, formatSize, sizeToBytes } from "./units";
+
+type Placement = z.infer<typeof placement>;
+type Republish = z.infer<typeof republish>;
+
+export const bytes = (size: string): number => sizeToBytes(size);
+export const nanos = (duration: string): number => durationToNanos(duration);
+export const size = (n: number | undefined): string => formatSize(n ?? -1);
+export const duration = (n: number | undefined): string => formatDuration(n ?? 0);
+
+/** Drops empty values so that absent and empty mean the same to the plan. */
+export function compact(config: StreamConfig): StreamConfig {
+    return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as StreamConfig;
+}
+
+export function placementToServer(p: Placement | undefined): StreamConfig["placement"] {
+    return p && (p.cluster || p.tags?.length) ? { cluster: p.cluster, tags: p.tags } : undefined;
+}
+
+export function placementFromServer(p: StreamConfig["placement"]): Placement | undefined {
+    return p && (p.cluster || p.tags?.length) ? compactObject({ cluster: p.cluster || undefined, tags: p.tags?.length ? p.tags : undefined }) : undefined;
+}
+
+export function republishToServer(r: Republish | undefined): StreamConfig["republish"] {
+    return r && { src: r.src, dest: r.dest, headers_only: r.headersOnly || undefined };
+}
+
+export function republishFromServer(r: StreamConfig["republish"]): Republish | undefined {
+    return r && { src: r.src, dest: r.dest, headersOnly: r.headers_only ?? false };
+}
+
+export function metadataToServer(m: Record<string, string>): Record<string, string> | undefined {
+    return Object.keys(m).length ? m : undefined;
+}
+
+/** User metadata only: the server's own `_nats.*` keys are not configuration. */
+export function metadataFromServer(m: Record<string, string> | undefined): Record<string, string> {
+    return Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !k.startsWith("_nats.")));
+}
+
+function compactObject<T extends object>(o: T): T {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The settings every kind has, in server form. */
+export function commonToServer(i: {
+    description: string; maxBytes: string; storage: "file" | "memory"; replicas: number;
+    placement?: Placement; metadata: Record<string, string>;
+}): Partial<StreamConfig> {
+    return {
+        description: i.description || undefined,
+        max_bytes: bytes(i.maxBytes),
+        storage: i.storage,
+        num_replicas: i.replicas,
+        placement: placementToServer(i.placement),
+        metadata: metadataToServer(i.metadata),
+    };
+}
+
+/** The settings every kind has, back in input form. */
+export function commonFromServer(c: StreamConfig) {
+    return {
+        description: c.description ?? "",
+        maxBytes: size(c.max_bytes),
+        storage: c.storage ?? "file",
+        replicas: c.num_replicas ?? 1,
+        ...(placementFromServer(c.placement) ? { placement: placementFromServer(c.placement) } : {}),
+        metadata: metadataFromServer(c.metadata),
+    };
+}

@@ -1,0 +1,68 @@
+// ObjectStore: an object store bucket, i.e. the stream OBJ_<bucket> shaped
+// exactly as async-nats 0.49's create_object_store shapes it. Unlike the
+// backend's bootstrap, this reconciles an existing store's config in place
+// (#506): an uncapped store gets its cap, objects intact.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { Kind, lifecycle } from "./lifecycle";
+import { commonFromServer, commonToServer, compact, duration, nanos } from "./mapping";
+import { Field, StreamConfig } from "./rules";
+import * as s from "./schema";
+import { JetStreamResource } from "./resource";
+import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units";
+
+export const objectStoreInputs = z.strictObject({
+    bucket: s.bucketName,
+    description: s.description,
+    ttl: durationInput.default(UNLIMITED),
+    maxBytes: sizeInput.default(UNLIMITED),
+    storage: s.storage,
+    replicas: s.replicas,
+    compression: z.boolean().default(false),
+    placement: s.placement.optional(),
+    metadata: s.metadata,
+    allowDataLoss: s.allowDataLoss,
+});
+
+export type ObjectStoreInputs = z.infer<typeof objectStoreInputs>;
+export type ObjectStoreArgs = z.input<typeof objectStoreInputs>;
+
+export const objectStreamName = (bucket: string) => `OBJ_${bucket}`;
+const PREFIX = "OBJ_";
+
+const INPUT_OF: Partial<Record<Field, keyof ObjectStoreInputs>> = {
+    name: "bucket", max_age: "ttl", max_bytes: "maxBytes", num_replicas: "replicas",
+};
+
+export const objectStoreKind: Kind<typeof objectStoreInputs> = {
+    label: "object store",
+    schema: objectStoreInputs,
+    nameOf: (i) => i.bucket,
+    streamName: (i) => objectStreamName(i.bucket),
+    inputOf: (field) => INPUT_OF[field] ?? field,
+    toStreamConfig: (i) =>
+        compact({
+            name: objectStreamName(i.bucket),
+            ...commonToServer(i),
+            subjects: [`$O.${i.bucket}.C.>`, `$O.${i.bucket}.M.>`],
+            max_age: nanos(i.ttl),
+            discard: "new",
+            allow_rollup_hdrs: true,
+            allow_direct: true,
+            compression: i.compression ? "s2" : undefined,
+        }),
+    fromStreamConfig: (c: StreamConfig) => ({
+        bucket: c.name.slice(PREFIX.length),
+        ...commonFromServer(c),
+        ttl: duration(c.max_age),
+        compression: c.compression === "s2",
+    }),
+};
+
+export const provider = lifecycle(objectStoreKind);
+
+export class ObjectStore extends JetStreamResource {
+    constructor(name: string, args: ObjectStoreArgs, opts?: pulumi.CustomResourceOptions) {
+        super("objectStore", "ObjectStore", name, args, opts);
+    }
+}

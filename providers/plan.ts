@@ -1,0 +1,99 @@
+// Compares the config the program wants with the one the broker has, the way
+// the broker itself would: server-filled defaults count as equal, the
+// server's own metadata keys are ignored, and each difference is classified
+// by the connected version's rules (rules.ts).
+import { isDeepStrictEqual } from "node:util";
+import { CREATE_ONLY, Change, Field, MANAGED_FIELDS, RULES, StreamConfig, Version, atLeast, isServerMetadataKey } from "./rules";
+
+export interface FieldChange {
+    field: Field;
+    from: unknown;
+    to: unknown;
+    change: Change;
+}
+
+/** The config as the broker stores it: defaults filled in, server metadata dropped. */
+export function effective(config: StreamConfig): StreamConfig {
+    const out: StreamConfig = { ...config };
+    const set = out as Record<string, unknown>;
+    for (const field of MANAGED_FIELDS) {
+        const rule = RULES[field] as { fill?: (c: StreamConfig) => unknown };
+        if (isUnset(out[field]) && rule.fill) {
+            const filled = rule.fill(out);
+            if (filled === undefined) delete out[field];
+            else set[field] = filled;
+        }
+        if (isUnset(out[field])) delete out[field];
+    }
+    // The server maps 0 to "unlimited" (-1) for limits, and replicas 0 to 1.
+    for (const limit of ["max_msgs", "max_bytes", "max_consumers", "max_msgs_per_subject", "max_msg_size"] as const) {
+        if (out[limit] === 0 || (out[limit] as number) < -1) out[limit] = -1;
+    }
+    if (out.num_replicas === 0) out.num_replicas = 1;
+    if (out.metadata) {
+        const metadata = Object.fromEntries(Object.entries(out.metadata).filter(([k]) => !isServerMetadataKey(k)));
+        if (Object.keys(metadata).length) out.metadata = metadata;
+        else delete out.metadata;
+    }
+    if (out.placement && !out.placement.cluster && !out.placement.tags?.length) delete out.placement;
+    return out;
+}
+
+function isUnset(v: unknown): boolean {
+    return v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0) ||
+        (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+}
+
+function sameValue(field: Field, a: unknown, b: unknown): boolean {
+    // Subject order has no meaning to the broker.
+    if (field === "subjects" && Array.isArray(a) && Array.isArray(b)) return isDeepStrictEqual([...a].sort(), [...b].sort());
+    return isDeepStrictEqual(a, b);
+}
+
+/**
+ * Every managed field whose effective value differs, with how the connected
+ * server can apply the change. `first_seq` counts only when creating.
+ */
+export function compare(desired: StreamConfig, actual: StreamConfig, version: Version): FieldChange[] {
+    const want = effective(desired);
+    const have = effective(actual);
+    const changes: FieldChange[] = [];
+    for (const field of MANAGED_FIELDS) {
+        if (CREATE_ONLY.includes(field) || !atLeast(version, RULES[field].since)) continue;
+        if (sameValue(field, want[field], have[field])) continue;
+        const rule = RULES[field] as { change?: (f: unknown, t: unknown, v: Version) => Change };
+        changes.push({ field, from: have[field], to: want[field], change: rule.change?.(have[field], want[field], version) ?? "in-place" });
+    }
+    return changes;
+}
+
+/**
+ * The request body for this server: fields it does not know are left out
+ * (2.12 rejects unknown fields, 2.9 drops them silently), and a field set to
+ * something other than its default on a server too old for it is an error.
+ */
+export function forServer(config: StreamConfig, version: Version, versionText: string): StreamConfig {
+    const body: StreamConfig = { ...config };
+    const defaults = effective({ name: config.name });
+    const unsupported: string[] = [];
+    for (const field of MANAGED_FIELDS) {
+        const since = RULES[field].since;
+        if (atLeast(version, since) || body[field] === undefined) continue;
+        if (!sameValue(field, effective({ name: config.name, [field]: body[field] })[field], defaults[field])) {
+            unsupported.push(`${field} (needs nats-server >= ${since.join(".")})`);
+        }
+        delete body[field];
+    }
+    if (unsupported.length) {
+        throw new Error(`nats-server ${versionText} does not support ${unsupported.join(", ")}; remove the setting or upgrade the server`);
+    }
+    return body;
+}
+
+export function describeChange(c: FieldChange): string {
+    return `${c.field}: ${show(c.from)} -> ${show(c.to)}`;
+}
+
+function show(v: unknown): string {
+    return v === undefined ? "(unset)" : JSON.stringify(v);
+}

@@ -1,0 +1,787 @@
+// Test harness: real, throwaway nats-server processes for the integration and
+// e2e suites. Every server gets OS-assigned free ports on 127.0.0.1, its own
+// temp dir (config, store, certs, creds) and is always torn down: explicitly via
+// stop(), by the process 'exit' hook, and by a watchdog child that SIGKILLs the
+// server if this process dies without cleaning up (even by SIGKILL).
+//
+//   const s = await startServer({ auth: { token: "t" } });
+//   after(() => s.stop());
+//   const nc = await s.connect();
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { AddressInfo, createServer, Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import {
+  connect as natsConnect,
+  credsAuthenticator,
+  ConnectionOptions,
+  NatsConnection,
+  nkeyAuthenticator,
+  nkeys,
+} from "nats";
+import { AccountJsLimits, createOperatorSetup } from "./jwt";
+import { generateTls, TlsFiles } from "./tls";
+
+export type { AccountJsLimits } from "./jwt";
+export type { TlsFiles } from "./tls";
+
+// ---------------------------------------------------------------- types
+
+/** Client authentication the server requires. nkey/creds material is generated. */
+export type AuthOptions =
+  | { user: string; password: string }
+  | { token: string }
+  | { nkey: true }
+  | { creds: true };
+
+export interface ServerOptions {
+  /** nats-server binary; default $NATS_SERVER_BIN, then `nats-server` on PATH */
+  bin?: string;
+  /** JetStream max_file_store (bytes) for the whole server */
+  maxFileStore?: number;
+  /** JetStream max_memory_store (bytes) for the whole server */
+  maxMemoryStore?: number;
+  auth?: AuthOptions;
+  /** serve clients over TLS with a CA generated for this server */
+  tls?: boolean;
+  /** also require client certificates (implies tls) */
+  tlsVerify?: boolean;
+  /** put clients in an account with these JetStream limits (not with token auth) */
+  accountLimits?: AccountJsLimits;
+  /** escape hatch: extra top-level config keys, merged last */
+  config?: Record<string, unknown>;
+  /** readiness timeout per start, default 10s */
+  readyTimeoutMs?: number;
+}
+
+/** Env-var form our Pulumi providers read; only the relevant keys are set. */
+export interface NatsEnv {
+  NATS_URL: string;
+  NATS_USER?: string;
+  NATS_PASSWORD?: string;
+  NATS_TOKEN?: string;
+  NATS_CREDS?: string;
+  /** path to a file holding the user nkey seed */
+  NATS_NKEY?: string;
+  NATS_CA?: string;
+  NATS_CERT?: string;
+  NATS_KEY?: string;
+}
+
+/** Things a client needs, shared by all nodes of a cluster. */
+interface ClientMaterial {
+  clientOptions: ConnectionOptions; // without `servers`
+  env: Omit<NatsEnv, "NATS_URL">;
+  tls?: TlsFiles;
+  nkeySeed?: string;
+  nkeyFile?: string;
+  credsFile?: string;
+  /** config keys for auth/tls, identical on every node */
+  config: Record<string, unknown>;
+}
+
+export interface NatsServer {
+  name: string;
+  /** nats://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  monitorPort: number;
+  /** http://127.0.0.1:<monitorPort> */
+  monitorUrl: string;
+  /** cluster route port (cluster members only) */
+  clusterPort?: number;
+  /** temp dir holding everything of this server; removed by stop() */
+  dir: string;
+  storeDir: string;
+  configFile: string;
+  bin: string;
+  /** e.g. "2.12.15" */
+  version: string;
+  /** ready-to-use nats.js connect() options */
+  clientOptions: ConnectionOptions;
+  env: NatsEnv;
+  tls?: TlsFiles;
+  nkeySeed?: string;
+  nkeyFile?: string;
+  credsFile?: string;
+  readonly running: boolean;
+  /** OS pid of the current process (undefined before start) */
+  readonly pid: number | undefined;
+  /** all server output so far (across restarts, capped) */
+  logs(): string;
+  /** connect with clientOptions (+ overrides); closed automatically by stop() */
+  connect(extra?: Partial<ConnectionOptions>): Promise<NatsConnection>;
+  /** graceful shutdown, then remove the temp dir. Final; idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL the process (fault tests); dir kept, start() brings it back */
+  kill(): Promise<void>;
+  /** graceful shutdown keeping the dir; start() brings it back */
+  shutdown(): Promise<void>;
+  /** start again with the same ports, store dir and config; waits until ready */
+  start(): Promise<void>;
+  /** shutdown() + start() */
+  restart(): Promise<void>;
+}
+
+export interface NatsCluster {
+  name: string;
+  servers: NatsServer[];
+  /** comma-separated client URLs of all nodes */
+  urls: string;
+  clientOptions: ConnectionOptions;
+  env: NatsEnv;
+  connect(extra?: Partial<ConnectionOptions>): Promise<NatsConnection>;
+  /** stop every node and remove all dirs */
+  stop(): Promise<void>;
+  /** graceful shutdown of node i (store kept) */
+  stopNode(i: number): Promise<void>;
+  /** start node i again and wait until the cluster has a meta leader */
+  startNode(i: number): Promise<void>;
+  /** wait until all running nodes agree on a JetStream meta leader; returns its name */
+  waitForMetaLeader(timeoutMs?: number): Promise<string>;
+}
+
+// ---------------------------------------------------------------- process-wide safety net
+
+interface Stoppable {
+  stop(): Promise<void>;
+  killSync(): void;
+}
+const live = new Set<Stoppable>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers must be synchronous: SIGKILL and rmSync.
+  process.on("exit", () => {
+    for (const s of live) s.killSync();
+  });
+}
+
+/** Stops every server/cluster this process started and hasn't stopped yet. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop()));
+}
+
+/**
+ * A tiny sh process holding a pipe from us: when this process dies for any
+ * reason (even SIGKILL) the pipe hits EOF and the watchdog kills the server and
+ * removes its dir. Swapped for a dir-only one as soon as the server exits, so a
+ * recycled pid is never killed.
+ */
+function watchdog(pid: number | undefined, dir: string): ChildProcess {
+  const w = spawn(
+    "/bin/sh",
+    ["-c", 'read _ ; if [ -n "$1" ]; then kill -9 "$1" 2>/dev/null; sleep 0.3; fi; rm -rf "$2"', "kanade-watchdog", pid ? String(pid) : "", dir],
+    { stdio: ["pipe", "ignore", "ignore"] },
+  );
+  w.unref();
+  (w.stdin as unknown as { unref?: () => void }).unref?.();
+  w.on("error", () => undefined);
+  return w;
+}
+
+// ---------------------------------------------------------------- utilities
+
+/** Asks the OS for `n` distinct free TCP ports on 127.0.0.1 (held together, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<Server>((resolve, reject) => {
+        const srv = createServer();
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => resolve(srv));
+      }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+const versionCache = new Map<string, string>();
+
+/** "2.12.15" from `nats-server --version`. */
+export function serverVersion(bin: string): string {
+  let v = versionCache.get(bin);
+  if (!v) {
+    let out: string;
+    try {
+      out = execFileSync(bin, ["--version"], { encoding: "utf8" });
+    } catch (e) {
+      throw new Error(`cannot run ${bin} --version (source scripts/env.sh?): ${(e as Error).message}`);
+    }
+    const m = /v?(\d+\.\d+\.\d+\S*)/.exec(out);
+    if (!m) throw new Error(`cannot parse version of ${bin}: ${out}`);
+    v = m[1];
+    versionCache.set(bin, v);
+  }
+  return v;
+}
+
+function defaultBin(): string {
+  return process.env.NATS_SERVER_BIN || "nats-server";
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tail(text: string, lines = 40): string {
+  return text.split("\n").slice(-lines - 1).join("\n");
+}
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body };
+}
+
+const rand = () => randomBytes(12).toString("hex");
+
+// ---------------------------------------------------------------- config
+
+/** Auth + TLS config and the matching client options; written into `dir`. */
+async function prepareMaterial(opts: ServerOptions, dir: string): Promise<ClientMaterial> {
+  const m: ClientMaterial = { clientOptions: {}, env: {}, config: {} };
+  const auth = opts.auth;
+  const limits = opts.accountLimits;
+  // Explicitly defined accounts only get JetStream when told so.
+  const jsForAccount = limits
+    ? { ...(limits.maxFileStore !== undefined && { max_file: limits.maxFileStore }),
+        ...(limits.maxMemoryStore !== undefined && { max_mem: limits.maxMemoryStore }) }
+    : "enabled";
+
+  const appAccount = (users: Record<string, unknown>[]) => ({ APP: { jetstream: jsForAccount, users } });
+
+  if (!auth) {
+    if (limits) {
+      // Limits live on an account, so map credential-less clients into it.
+      m.config.accounts = appAccount([{ user: "app", password: rand() }]);
+      m.config.no_auth_user = "app";
+    }
+  } else if ("user" in auth) {
+    m.config.accounts = appAccount([{ user: auth.user, password: auth.password }]);
+    m.clientOptions.user = auth.user;
+    m.clientOptions.pass = auth.password;
+    m.env.NATS_USER = auth.user;
+    m.env.NATS_PASSWORD = auth.password;
+  } else if ("token" in auth) {
+    if (limits) throw new Error("harness: accountLimits cannot be combined with token auth (tokens have no account)");
+    m.config.authorization = { token: auth.token };
+    m.clientOptions.token = auth.token;
+    m.env.NATS_TOKEN = auth.token;
+  } else if ("nkey" in auth) {
+    const kp = nkeys.createUser();
+    const seed = new TextDecoder().decode(kp.getSeed());
+    m.config.accounts = appAccount([{ nkey: kp.getPublicKey() }]);
+    m.nkeySeed = seed;
+    m.nkeyFile = join(dir, "user.nk");
+    await writeFile(m.nkeyFile, seed + "\n", { mode: 0o600 });
+    m.clientOptions.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
+    m.env.NATS_NKEY = m.nkeyFile;
+  } else if ("creds" in auth) {
+    const op = createOperatorSetup(limits ?? {});
+    const opFile = join(dir, "operator.jwt");
+    await writeFile(opFile, op.operatorJwt);
+    m.config.operator = opFile;
+    m.config.system_account = op.systemAccount;
+    m.config.resolver = "MEMORY";
+    m.config.resolver_preload = op.preload;
+    m.credsFile = join(dir, "user.creds");
+    await writeFile(m.credsFile, op.userCreds, { mode: 0o600 });
+    m.clientOptions.authenticator = credsAuthenticator(new TextEncoder().encode(op.userCreds));
+    m.env.NATS_CREDS = m.credsFile;
+  }
+
+  if (opts.tls || opts.tlsVerify) {
+    const t = generateTls(dir);
+    m.tls = t;
+    m.config.tls = {
+      cert_file: t.certFile,
+      key_file: t.keyFile,
+      ca_file: t.caFile,
+      ...(opts.tlsVerify && { verify: true }),
+      timeout: 5,
+    };
+    m.clientOptions.tls = opts.tlsVerify
+      ? { caFile: t.caFile, certFile: t.clientCertFile, keyFile: t.clientKeyFile }
+      : { caFile: t.caFile };
+    m.env.NATS_CA = t.caFile;
+    if (opts.tlsVerify) {
+      m.env.NATS_CERT = t.clientCertFile;
+      m.env.NATS_KEY = t.clientKeyFile;
+    }
+  }
+  return m;
+}
+
+interface NodeSpec {
+  name: string;
+  bin: string;
+  dir: string;
+  ports: { client: number; monitor: number; cluster?: number };
+  opts: ServerOptions;
+  material: ClientMaterial;
+  cluster?: { name: string; routes: number[] };
+}
+
+/** The whole server config; JSON is valid nats-server config syntax (2.9 and 2.12). */
+function buildConfig(n: NodeSpec): Record<string, unknown> {
+  const o = n.opts;
+  return {
+    server_name: n.name,
+    listen: `127.0.0.1:${n.ports.client}`,
+    http: `127.0.0.1:${n.ports.monitor}`,
+    jetstream: {
+      store_dir: join(n.dir, "store"),
+      ...(o.maxFileStore !== undefined && { max_file_store: o.maxFileStore }),
+      ...(o.maxMemoryStore !== undefined && { max_memory_store: o.maxMemoryStore }),
+    },
+    ...(n.cluster && {
+      cluster: {
+        name: n.cluster.name,
+        listen: `127.0.0.1:${n.ports.cluster}`,
+        routes: n.cluster.routes.map((p) => `nats-route://127.0.0.1:${p}`),
+      },
+    }),
+    ...n.material.config,
+    ...o.config,
+  };
+}
+
+// ---------------------------------------------------------------- server process
+
+const MAX_LOG_CHARS = 2_000_000;
+
+class ServerProcess implements NatsServer {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly monitorPort: number;
+  readonly monitorUrl: string;
+  readonly clusterPort?: number;
+  readonly dir: string;
+  readonly storeDir: string;
+  readonly configFile: string;
+  readonly bin: string;
+  readonly version: string;
+  readonly clientOptions: ConnectionOptions;
+  readonly env: NatsEnv;
+  readonly tls?: TlsFiles;
+  readonly nkeySeed?: string;
+  readonly nkeyFile?: string;
+  readonly credsFile?: string;
+
+  private child?: ChildProcess;
+  private dog?: ChildProcess;
+  private dogHasPid = false;
+  private exited?: Promise<void>;
+  private out: string[] = [];
+  private outLen = 0;
+  private stopped = false;
+  private alive = false;
+  private readonly readyTimeoutMs: number;
+  private readonly conns = new Set<NatsConnection>();
+  constructor(spec: NodeSpec) {
+    this.name = spec.name;
+    this.port = spec.ports.client;
+    this.monitorPort = spec.ports.monitor;
+    this.clusterPort = spec.ports.cluster;
+    this.url = `nats://127.0.0.1:${this.port}`;
+    this.monitorUrl = `http://127.0.0.1:${this.monitorPort}`;
+    this.dir = spec.dir;
+    this.storeDir = join(spec.dir, "store");
+    this.configFile = join(spec.dir, "server.conf");
+    this.bin = spec.bin;
+    this.version = serverVersion(spec.bin);
+    const mat = spec.material;
+    this.clientOptions = { ...mat.clientOptions, servers: this.url };
+    this.env = { NATS_URL: this.url, ...mat.env };
+    this.tls = mat.tls;
+    this.nkeySeed = mat.nkeySeed;
+    this.nkeyFile = mat.nkeyFile;
+    this.credsFile = mat.credsFile;
+    this.readyTimeoutMs = spec.opts.readyTimeoutMs ?? 10_000;
+    writeFileSync(this.configFile, JSON.stringify(buildConfig(spec), null, 2) + "\n");
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.alive;
+  }
+
+  logs(): string {
+    return this.out.join("");
+  }
+
+  private log(chunk: string): void {
+    this.out.push(chunk);
+    this.outLen += chunk.length;
+    while (this.outLen > MAX_LOG_CHARS && this.out.length > 1) this.outLen -= this.out.shift()!.length;
+  }
+
+  /** Spawns the process and waits for /healthz; throws with the log tail on failure. */
+  async start(): Promise<void> {
+    if (this.stopped) throw new Error(`${this.name}: already stopped (dir removed)`);
+    if (this.running) return;
+    installExitHook();
+    live.add(this);
+    this.log(`---- harness: starting ${this.bin} -c ${this.configFile}\n`);
+    const child = spawn(this.bin, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    this.alive = child.pid !== undefined;
+    this.arm(child.pid);
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => this.log(d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => this.log(d));
+    this.exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, sig) => {
+        this.alive = false;
+        this.log(`---- harness: process exited (code ${code}, signal ${sig})\n`);
+        if (this.dogHasPid && !this.stopped) this.arm(undefined);
+        resolve();
+      });
+      child.once("error", (e) => {
+        this.alive = false;
+        this.log(`---- harness: spawn error ${e.message}\n`);
+        resolve();
+      });
+    });
+    await this.waitReady();
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + this.readyTimeoutMs;
+    // js-enabled-only: ready once JetStream is up, without waiting for a cluster
+    // meta leader (clusters wait for that separately). 2.9 accepts the param too.
+    const url = `${this.monitorUrl}/healthz?js-enabled-only=true`;
+    let last = "";
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        throw new Error(`${this.name} (dir ${this.dir}): nats-server exited during startup\n${tail(this.logs())}`);
+      }
+      try {
+        const r = await getJson(url);
+        if (r.status === 200) return;
+        last = JSON.stringify(r.body);
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      await sleep(50);
+    }
+    const logs = this.logs();
+    await this.killProcess();
+    throw new Error(`${this.name} (dir ${this.dir}): not ready after ${this.readyTimeoutMs}ms (last healthz: ${last})\n${tail(logs)}`);
+  }
+
+  async connect(extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
+    const nc = await natsConnect({ ...this.clientOptions, ...extra });
+    this.conns.add(nc);
+    nc.closed().then(() => this.conns.delete(nc));
+    return nc;
+  }
+
+  /** (Re)places the watchdog; `pid` undefined = only remove the dir. */
+  private arm(pid: number | undefined): void {
+    this.dog?.kill("SIGKILL");
+    this.dog = watchdog(pid, this.dir);
+    this.dogHasPid = pid !== undefined;
+  }
+
+  private async killProcess(): Promise<void> {
+    if (this.running) this.child!.kill("SIGKILL");
+    await this.exited;
+  }
+
+  async kill(): Promise<void> {
+    await this.killProcess();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.running) {
+      this.child!.kill("SIGTERM");
+      // Graceful JetStream shutdown is fast; don't let a stuck server hang tests.
+      const t = setTimeout(() => this.child?.kill("SIGKILL"), 10_000);
+      await this.exited;
+      clearTimeout(t);
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.shutdown();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.conns].map((nc) => nc.close().catch(() => undefined)));
+    await this.shutdown();
+    this.dog?.kill("SIGKILL");
+    this.dog = undefined;
+    live.delete(this);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Drops this instance but keeps the dir (startServer's port retry reuses it). */
+  async abandon(): Promise<void> {
+    this.stopped = true;
+    await this.killProcess();
+    this.dog?.kill("SIGKILL");
+    live.delete(this);
+  }
+
+  /** For the process 'exit' hook only. */
+  killSync(): void {
+    try {
+      if (this.running) this.child!.kill("SIGKILL");
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+// ---------------------------------------------------------------- public API
+
+/** Starts one JetStream-enabled nats-server; `after(() => s.stop())`. */
+export async function startServer(opts: ServerOptions = {}): Promise<NatsServer> {
+  const bin = opts.bin ?? defaultBin();
+  serverVersion(bin); // fail fast, before creating anything
+  const dir = await mkdtemp(join(tmpdir(), "kanade-nats-"));
+  let material: ClientMaterial;
+  try {
+    material = await prepareMaterial(opts, dir);
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  // Free ports can be grabbed by someone else before the server binds: retry.
+  for (let attempt = 1; ; attempt++) {
+    const [client, monitor] = await freePorts(2);
+    const s = new ServerProcess(
+      { name: `kanade-test-${client}`, bin, dir, ports: { client, monitor }, opts, material },
+    );
+    try {
+      await s.start();
+      return s;
+    } catch (e) {
+      const inUse = /address already in use/i.test(s.logs());
+      if (!inUse || attempt >= 3) {
+        await s.stop();
+        throw e;
+      }
+      await s.abandon();
+    }
+  }
+}
+
+/** Starts a JetStream cluster of `size` nodes on loopback routes. */
+export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<NatsCluster> {
+  const bin = opts.bin ?? defaultBin();
+  serverVersion(bin); // fail fast, before creating anything
+  const root = mkdtempSync(join(tmpdir(), "kanade-natsc-"));
+  const rootDog = watchdog(undefined, root);
+  const servers: ServerProcess[] = [];
+  const conns = new Set<NatsConnection>();
+  let stopped = false;
+  const handle: Stoppable = {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all([...conns].map((nc) => nc.close().catch(() => undefined)));
+      await Promise.all(servers.map((s) => s.stop()));
+      rootDog.kill("SIGKILL");
+      live.delete(handle);
+      await rm(root, { recursive: true, force: true });
+    },
+    killSync() {
+      for (const s of servers) s.killSync();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  installExitHook();
+  live.add(handle);
+  try {
+    const shared = join(root, "shared");
+    await mkdir(shared);
+    const material = await prepareMaterial(opts, shared);
+    const ports = await freePorts(size * 3);
+    const name = `kanade-${ports[0]}`;
+    const routes = Array.from({ length: size }, (_, i) => ports[i * 3 + 2]);
+    for (let i = 0; i < size; i++) {
+      const dir = join(root, `n${i}`);
+      await mkdir(dir);
+      servers.push(
+        new ServerProcess(
+          {
+            name: `${name}-n${i}`,
+            bin,
+            dir,
+            ports: { client: ports[i * 3], monitor: ports[i * 3 + 1], cluster: routes[i] },
+            opts,
+            material,
+            cluster: { name, routes: routes.filter((_, j) => j !== i) },
+          },
+        ),
+      );
+    }
+    await Promise.all(servers.map((s) => s.start()));
+    const urls = servers.map((s) => s.url).join(",");
+    const cluster: NatsCluster = {
+      name,
+      servers,
+      urls,
+      clientOptions: { ...material.clientOptions, servers: servers.map((s) => s.url) },
+      env: { NATS_URL: urls, ...material.env },
+      async connect(extra = {}) {
+        const up = servers.filter((s) => s.running).map((s) => s.url);
+        const nc = await natsConnect({ ...material.clientOptions, servers: up, ...extra });
+        conns.add(nc);
+        nc.closed().then(() => conns.delete(nc));
+        return nc;
+      },
+      stop: () => handle.stop(),
+      async stopNode(i) {
+        await servers[i].shutdown();
+      },
+      async startNode(i) {
+        await servers[i].start();
+        await cluster.waitForMetaLeader();
+      },
+      waitForMetaLeader: (timeoutMs = 20_000) => waitForMetaLeader(servers, timeoutMs),
+    };
+    await cluster.waitForMetaLeader();
+    return cluster;
+  } catch (e) {
+    await handle.stop();
+    throw e;
+  }
+}
+
+/** Polls /jsz on every running node until all name the same meta leader. */
+async function waitForMetaLeader(servers: ServerProcess[], timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    const up = servers.filter((s) => s.running);
+    try {
+      const leaders = await Promise.all(
+        up.map(async (s) => {
+          const r = await getJson(`${s.monitorUrl}/jsz`);
+          return (r.body as { meta_cluster?: { leader?: string } }).meta_cluster?.leader ?? "";
+        }),
+      );
+      last = JSON.stringify(leaders);
+      if (leaders.length > 0 && leaders[0] !== "" && leaders.every((l) => l === leaders[0])) {
+        // Leader known everywhere; also wait until every node reports healthy
+        // (meta caught up), so the first R3 create doesn't race the election.
+        const health = await Promise.all(up.map((s) => getJson(`${s.monitorUrl}/healthz`)));
+        if (health.every((h) => h.status === 200)) return leaders[0];
+        last += " healthz:" + JSON.stringify(health.map((h) => h.body));
+      }
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await sleep(100);
+  }
+  const logs = servers.map((s) => `== ${s.name}\n${tail(s.logs(), 15)}`).join("\n");
+  throw new Error(`cluster: no agreed JetStream meta leader after ${timeoutMs}ms (last: ${last})\n${logs}`);
+}
+
+// ---------------------------------------------------------------- reading state back
+
+/** A JetStream API error response ({ error: { code, err_code, description } }). */
+export class JsApiError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly code: number,
+    readonly errCode: number,
+    readonly response: unknown,
+  ) {
+    super(`${subject}: ${code}/${errCode} ${JSON.stringify(response)}`);
+  }
+}
+
+type Target = NatsServer | NatsCluster | NatsConnection;
+
+function isConnection(t: Target): t is NatsConnection {
+  return typeof (t as NatsConnection).request === "function";
+}
+
+/**
+ * Raw JetStream API request, bypassing our providers and nats.js' JSM layer:
+ * returns the server's JSON exactly as sent (snake_case). Throws JsApiError on
+ * an API error response.
+ */
+export async function jsApi<T = Record<string, unknown>>(
+  target: Target,
+  subject: string,
+  body: unknown = undefined,
+): Promise<T> {
+  const nc = isConnection(target) ? target : await target.connect();
+  try {
+    const payload = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
+    const msg = await nc.request(subject, payload, { timeout: 5000 });
+    const json = JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown>;
+    const err = json.error as { code: number; err_code: number } | undefined;
+    if (err) throw new JsApiError(subject, err.code, err.err_code, json);
+    return json as T;
+  } finally {
+    if (!isConnection(target)) await nc.close();
+  }
+}
+
+/** The stream's config as the server stores it ($JS.API.STREAM.INFO.<name> → .config). */
+export async function jsConfig(target: Target, stream: string): Promise<Record<string, unknown>> {
+  const info = await jsApi<{ config: Record<string, unknown> }>(target, `$JS.API.STREAM.INFO.${stream}`);
+  return info.config;
+}
+
+// ---------------------------------------------------------------- server versions
+
+export interface ServerVersion {
+  /** major.minor, e.g. "2.12" */
+  label: string;
+  bin: string;
+  /** full version, e.g. "2.12.15" */
+  version: string;
+}
+
+/**
+ * The server lines a suite should run against: $NATS_SERVER_CURRENT (or
+ * $NATS_SERVER_BIN) and $NATS_SERVER_LEGACY, deduplicated. Set
+ * KANADE_SERVER_VERSIONS="2.12" or "2.9,2.12" to restrict; asking for a line
+ * that isn't available is an error rather than a silent skip.
+ */
+export function bothServerVersions(): ServerVersion[] {
+  const bins = [process.env.NATS_SERVER_CURRENT || process.env.NATS_SERVER_BIN, process.env.NATS_SERVER_LEGACY]
+    .filter((b): b is string => !!b && existsSync(b));
+  const all: ServerVersion[] = [];
+  for (const bin of new Set(bins)) {
+    const version = serverVersion(bin);
+    const label = version.split(".").slice(0, 2).join(".");
+    if (!all.some((v) => v.label === label)) all.push({ label, bin, version });
+  }
+  const wanted = process.env.KANADE_SERVER_VERSIONS?.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!wanted) {
+    if (all.length === 0) throw new Error("no nats-server found: source scripts/env.sh (NATS_SERVER_CURRENT/LEGACY)");
+    return all;
+  }
+  return wanted.map((w) => {
+    const v = all.find((x) => x.label === w);
+    if (!v) throw new Error(`KANADE_SERVER_VERSIONS wants ${w}, available: ${all.map((x) => x.label).join(", ") || "none"}`);
+    return v;
+  });
+}
