@@ -8,7 +8,6 @@ import { duration, size } from "../providers/units";
 export const NAMESPACE = "kanade-jetstream";
 
 const names = new Set(CATALOGUE.map((r) => r.name));
-const catalogueName = z.string().refine((n) => names.has(n), { message: "is not a resource of the kanade fleet" });
 
 const override = z.strictObject({
     maxBytes: size.optional(),
@@ -39,7 +38,14 @@ export const stackConfig = z.strictObject({
     sizeScale: z.number().positive().max(1).default(1),
     protect: z.boolean().default(false),
     allowDataLoss: z.boolean().default(false),
-    overrides: z.record(catalogueName, override).default({}),
+    overrides: z
+        .record(z.string(), override)
+        .superRefine((o, ctx) => {
+            for (const name of Object.keys(o)) {
+                if (!names.has(name)) ctx.addIssue({ code: "custom", path: [name], message: "is not a resource of the kanade fleet" });
+            }
+        })
+        .default({}),
 });
 
 export type StackConfig = z.infer<typeof stackConfig>;

@@ -6,16 +6,19 @@
 // calls its `handler()` for the provider object. pulumi.dynamic.Resource
 // produces that text by serialising closures (over 2 KiB per copy here).
 // We write it by hand instead: it loads the provider from the compiled
-// program when a method runs (the engine starts dynamic providers in the
-// program directory, bin/). A hundred bytes, and nothing captured: no
-// credentials, no environment.
+// program when a method runs, by a path relative to the program directory
+// (where the engine starts both the program and dynamic providers), so state
+// stays valid when the checkout moves. A hundred bytes, and nothing captured:
+// no credentials, no environment.
 import * as pulumi from "@pulumi/pulumi";
+import path from "node:path";
 import { StreamConfig } from "./rules";
 
 export type KindModule = "stream" | "keyValue" | "objectStore";
 
 export function providerSource(module: KindModule): string {
-    return `exports.handler = () => require(require("path").resolve("providers", ${JSON.stringify(module)})).provider;\n`;
+    const fromProgram = path.relative(process.cwd(), path.join(__dirname, module)).split(path.sep).join("/");
+    return `exports.handler = () => require(require("path").resolve(${JSON.stringify(fromProgram)})).provider;\n`;
 }
 
 export abstract class JetStreamResource extends pulumi.CustomResource {

@@ -86,8 +86,13 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 
 current="npm ci"
-step "installing node modules"
-npm ci --no-audit --no-fund >/dev/null
+# Reinstall only when the lockfile changed since the last install.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.kanade-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  step "installing node modules"
+  npm ci --no-audit --no-fund >/dev/null
+  echo "$lock_hash" > node_modules/.kanade-lock-hash
+fi
 
 current="TypeScript build"
 step "compiling TypeScript into bin/"

@@ -1,0 +1,147 @@
+// The fleet as data: the catalogue against the backend's own bootstrap
+// source (../shared/seeds), the configs it produces against what async-nats
+// 0.49 left on a real broker, and the program's resources under Pulumi mocks.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { CATALOGUE, catalogueAt } from "../../fleet/catalogue";
+import { parseStackConfig } from "../../fleet/config";
+import { desiredFleet } from "../../fleet/fleet";
+import { effective } from "../../providers/plan";
+import { MANAGED_FIELDS, StreamConfig } from "../../providers/rules";
+import { REPO_ROOT } from "../harness/pulumi";
+
+const SEEDS = path.resolve(REPO_ROOT, "../shared/seeds");
+const FIXTURES = path.join(REPO_ROOT, "test/fixtures/async-nats-0.49/server-2.12");
+const config = (extra: Record<string, string> = {}) => parseStackConfig({ "kanade-jetstream:servers": "nats://127.0.0.1:1", ...extra });
+
+interface SeedResource {
+    kind: "stream" | "keyValue" | "objectStore";
+    name: string;
+    settings: Record<string, number | string>;
+}
+
+/** The resources a bootstrap.rs seed creates, read from its Rust source. */
+function readSeed(file: string): SeedResource[] {
+    const source = readFileSync(file, "utf8").split("\n").map((l) => l.replace(/^\d+\s?/, "")).join("\n");
+    const text = source.slice(0, source.indexOf("#[cfg(test)]")); // the seed's own tests use literal names
+    const consts: Record<string, number> = {};
+    const evaluate = (expr: string): number => {
+        const replaced = expr.replace(/[A-Z_]{2,}/g, (c) => {
+            if (!(c in consts)) throw new Error(`unknown constant ${c} in ${expr}`);
+            return String(consts[c]);
+        });
+        if (!/^[\d\s*+()]+$/.test(replaced)) throw new Error(`cannot evaluate ${expr}`);
+        return Function(`return (${replaced});`)() as number;
+    };
+    for (const m of text.matchAll(/const ([A-Z_]+): (?:i64|u64) = ([^;]+);/g)) consts[m[1]] = evaluate(m[2]);
+    const constName = (c: string) => (c.startsWith("STREAM_") ? c.slice(7) : c.replace(/^(BUCKET|OBJECT)_/, "").toLowerCase());
+    const out: SeedResource[] = [];
+    const calls = /(create_or_update_stream\(StreamConfig|create_or_update_key_value\(KvConfig|ObjectStoreConfig) \{([\s\S]*?)\n\s*\}/g;
+    for (const m of text.matchAll(calls)) {
+        const body = m[2];
+        const field = (name: string) => new RegExp(`\\b${name}: ([^,\\n]+),`).exec(body)?.[1];
+        const settings: Record<string, number | string> = {};
+        const secs = (v: string | undefined) => v && evaluate(/Duration::from_secs\((.*)\)/.exec(v)![1]);
+        const kind = m[1].includes("StreamConfig") ? "stream" : m[1].includes("Kv") ? "keyValue" : "objectStore";
+        const name = constName(/(?:name|bucket): ([A-Z_]+)\.into\(\)/.exec(body)![1]);
+        if (field("subjects")) settings.subjects = /"([^"]+)"/.exec(field("subjects")!)![1];
+        if (field("max_age")) settings.maxAgeSecs = secs(field("max_age"))!;
+        if (field("max_bytes")) settings.maxBytes = evaluate(field("max_bytes")!);
+        if (field("max_messages_per_subject")) settings.maxMsgsPerSubject = evaluate(field("max_messages_per_subject")!);
+        if (field("discard")) settings.discard = field("discard")!.replace("DiscardPolicy::", "").toLowerCase();
+        if (field("history")) settings.history = evaluate(field("history")!);
+        if (!out.some((r) => r.name === name)) out.push({ kind, name, settings });
+    }
+    return out;
+}
+
+/** The same view of the fleet, from the program's side. */
+function fleetView(revision: number): SeedResource[] {
+    return desiredFleet(config({ "kanade-jetstream:fleetRevision": String(revision) })).map((e) => {
+        const c = e.config;
+        const settings: Record<string, number | string> = {};
+        if (e.kind === "stream") {
+            settings.subjects = c.subjects![0];
+            settings.discard = c.discard!;
+        }
+        if (c.max_age) settings.maxAgeSecs = c.max_age / 1e9;
+        if (c.max_bytes && c.max_bytes > 0) settings.maxBytes = c.max_bytes;
+        if (e.kind === "stream" && (c.max_msgs_per_subject ?? -1) > 0) settings.maxMsgsPerSubject = c.max_msgs_per_subject!;
+        if (e.kind === "keyValue") settings.history = c.max_msgs_per_subject!;
+        return { kind: e.kind, name: e.row.name, settings };
+    });
+}
+
+const seedFiles = existsSync(SEEDS) ? readdirSync(SEEDS).filter((f) => f.endsWith(".txt")).sort() : [];
+
+describe("catalogue against the backend's bootstrap source", { skip: seedFiles.length !== 2 && `no seeds at ${SEEDS}` }, () => {
+    test("the newer seed (001) is the latest revision, resource by resource and setting by setting", () => {
+        const seed = readSeed(path.join(SEEDS, seedFiles[1]));
+        assert.equal(seed.length, 24);
+        assert.deepEqual(fleetView(2).sort(byName), seed.sort(byName));
+    });
+
+    test("the older seed (000) is revision 1: the same fleet without group_contacts", () => {
+        const seed = readSeed(path.join(SEEDS, seedFiles[0]));
+        assert.equal(seed.length, 23);
+        assert.deepEqual(fleetView(1).sort(byName), seed.sort(byName));
+        const newer = new Set(catalogueAt(2).map((r) => r.name));
+        const older = new Set(catalogueAt(1).map((r) => r.name));
+        assert.deepEqual([...newer].filter((n) => !older.has(n)), ["group_contacts"]);
+    });
+});
+
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+
+test("every resource's config is what async-nats 0.49 leaves on the broker (2.12.15 read-back)", () => {
+    const managed = (c: StreamConfig) => Object.fromEntries(MANAGED_FIELDS.map((f) => [f, effective(c)[f]]).filter(([, v]) => v !== undefined));
+    for (const e of desiredFleet(config())) {
+        const golden = JSON.parse(readFileSync(path.join(FIXTURES, `${e.config.name}.json`), "utf8")) as StreamConfig;
+        assert.deepEqual(managed(e.config), managed(golden), `${e.row.name} differs from the backend's ${e.config.name}`);
+    }
+});
+
+test("stack config scales caps, applies overrides and rejects unknown keys, naming them", () => {
+    const small = desiredFleet(config({ "kanade-jetstream:sizeScale": "0.01", "kanade-jetstream:overrides": '{"RESULTS":{"maxBytes":"300MiB","replicas":3}}' }));
+    const byStream = Object.fromEntries(small.map((e) => [e.config.name, e.config]));
+    assert.equal(byStream.INVENTORY.max_bytes, 10 * 1024 * 1024); // 1 GiB x 0.01, whole MiB
+    assert.equal(byStream.RESULTS.max_bytes, 300 * 1024 * 1024);
+    assert.equal(byStream.RESULTS.num_replicas, 3);
+    assert.equal(byStream.KV_schedules.max_bytes, -1); // uncapped stays uncapped
+    assert.throws(() => config({ "kanade-jetstream:sizeScal": "0.5" }), /unknown key\(s\) kanade-jetstream:sizeScal/);
+    assert.throws(() => config({ "kanade-jetstream:sizeScale": "abc" }), /kanade-jetstream:sizeScale/);
+    assert.throws(() => config({ "kanade-jetstream:overrides": '{"NOPE":{"maxBytes":"1GiB"}}' }), /kanade-jetstream:overrides.NOPE: is not a resource of the kanade fleet/);
+    assert.throws(() => config({ "kanade-jetstream:overrides": '{"RESULTS":{"maxBytes":"lots"}}' }), /overrides.RESULTS.maxBytes/);
+});
+
+describe("the program's resources, under Pulumi mocks", () => {
+    test("one resource per catalogue row, named as on the broker, with the catalogue's settings", async () => {
+        const registered: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
+        pulumi.runtime.setMocks({
+            newResource: (args) => {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: { ...args.inputs } };
+            },
+            call: () => ({}),
+        }, "kanade-jetstream", "mock");
+        const { KanadeFleet } = await import("../../fleet/fleet");
+        const fleet = new KanadeFleet("kanade", desiredFleet(config({ "kanade-jetstream:protect": "true" })));
+        await new Promise<void>((resolve) => pulumi.all(Object.values(fleet.resources)).apply(() => resolve()));
+        const dynamic = registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/jetstream:"));
+        assert.equal(dynamic.length, CATALOGUE.length);
+        const byName = Object.fromEntries(dynamic.map((r) => [r.name, r]));
+        assert.equal(byName.EXEC.type, "pulumi-nodejs:dynamic/jetstream:Stream");
+        assert.deepEqual(byName.EXEC.inputs.subjects, ["commands.>"]);
+        assert.equal(byName.EXEC.inputs.maxMsgsPerSubject, 1);
+        assert.equal(byName.schedules.type, "pulumi-nodejs:dynamic/jetstream:KeyValue");
+        assert.equal(byName.schedules.inputs.history, 5);
+        assert.equal(byName.collections.type, "pulumi-nodejs:dynamic/jetstream:ObjectStore");
+        assert.equal(byName.collections.inputs.maxBytes, "5GiB");
+        // The provider stored in state is a module path, not a serialised closure.
+        assert.match(String(byName.EXEC.inputs.__provider), /^exports\.handler = \(\) => require\(require\("path"\)\.resolve\("[^"]*providers\/stream"\)\)\.provider;\n$/);
+        assert.ok(dynamic.every((r) => !JSON.stringify(r.inputs).match(/NATS_|password|token/i)));
+    });
+});
