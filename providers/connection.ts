@@ -89,15 +89,28 @@ function options(s: ConnectionSettings): ConnectionOptions {
 
 const connections = new Map<string, Promise<NatsConnection>>();
 
-/** The shared connection for these settings; a failed attempt is not cached. */
+/**
+ * The shared connection for these settings. Neither a failed attempt nor a
+ * connection that closed (the broker stayed away longer than the reconnect
+ * attempts) is cached: the next call connects afresh.
+ */
 export function brokerConnection(s: ConnectionSettings): Promise<NatsConnection> {
     const key = JSON.stringify(s);
     let pending = connections.get(key);
     if (!pending) {
-        pending = connect(options(s)).catch((err: unknown) => {
-            connections.delete(key);
-            throw connectError(s, err);
-        });
+        const attempt: Promise<NatsConnection> = connect(options(s)).then(
+            (nc) => {
+                void nc.closed().then(() => {
+                    if (connections.get(key) === attempt) connections.delete(key);
+                });
+                return nc;
+            },
+            (err: unknown) => {
+                connections.delete(key);
+                throw connectError(s, err);
+            },
+        );
+        pending = attempt;
         connections.set(key, pending);
     }
     return pending;
@@ -130,6 +143,10 @@ export async function jsApi<T>(nc: NatsConnection, subject: string, body?: unkno
         reply = await nc.request(full, body === undefined ? undefined : JSON.stringify(body), { timeout: API_TIMEOUT_MS });
     } catch (err) {
         const code = (err as { code?: string }).code;
+        // nats.js fails pending requests with TIMEOUT when the connection closes.
+        if (nc.isClosed()) {
+            throw new Error(`lost the connection to NATS${nc.getServer() ? ` at ${nc.getServer()}` : ""} during ${full} (the broker went away and did not come back within the reconnect attempts)`);
+        }
         if (code === "503") throw new Error(`JetStream is not enabled on the broker (no responders for ${full})`);
         if (code === "TIMEOUT") throw new Error(`the broker did not answer ${full} within ${API_TIMEOUT_MS / 1000}s (JetStream unavailable or no quorum?)`);
         throw err;

@@ -52,6 +52,21 @@ async function broker(): Promise<{ nc: Awaited<ReturnType<typeof brokerConnectio
     return { nc, version: parseVersion(versionText), versionText };
 }
 
+type Broker = Awaited<ReturnType<typeof broker>>;
+
+/**
+ * The request body this broker can store: only fields its version knows,
+ * and replicas > 1 only on a cluster (a single server would record the
+ * setting on update without replicating anything).
+ */
+function requestFor(config: StreamConfig, b: Broker): StreamConfig {
+    const replicas = config.num_replicas ?? 1;
+    if (replicas > 1 && !b.nc.info?.cluster) {
+        throw new Error(`replicas ${replicas} needs a JetStream cluster, but nats-server ${b.versionText} at ${b.nc.getServer()} runs alone: use replicas 1`);
+    }
+    return forServer(config, b.version, b.versionText);
+}
+
 async function streamInfo(nc: Awaited<ReturnType<typeof brokerConnection>>, stream: string): Promise<StreamInfo | undefined> {
     try {
         return await jsApi<StreamInfo>(nc, `STREAM.INFO.${stream}`);
@@ -85,7 +100,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     const verifyApplied = (resource: string, desired: StreamConfig, applied: StreamConfig, version: Version, versionText: string) => {
         const missed = compare(desired, applied, version);
         if (missed.length) {
-            throw new Error(`${resource}: nats-server ${versionText} did not apply ${missed.map(describeChange).join(", ")}; ` +
+            const fields = missed.map((c) => `${c.field} (sent ${JSON.stringify(c.to)}, the broker kept ${JSON.stringify(c.from)})`);
+            throw new Error(`${resource}: nats-server ${versionText} did not apply ${fields.join(", ")}; ` +
                 "it may not support these settings: remove them or upgrade the server");
         }
     };
@@ -97,9 +113,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
 
     /** Sends the full config (the API replaces, it does not merge), keeping fields this program does not manage. */
     const applyUpdate = async (resource: string, existing: StreamInfo, desired: StreamConfig): Promise<StreamConfig> => {
-        const { nc, version, versionText } = await broker();
+        const b = await broker();
+        const { nc, version, versionText } = b;
         const unmanaged = Object.fromEntries(Object.entries(existing.config).filter(([k]) => !MANAGED.has(k)));
-        const body = forServer({ ...unmanaged, ...desired }, version, versionText);
+        const body = requestFor({ ...unmanaged, ...desired }, b);
         const blocking = compare(desired, existing.config, version).filter((c) => c.change === "replace");
         if (blocking.length) throw immutableError(resource, blocking, versionText);
         const updated = await jsApi<StreamInfo>(nc, `STREAM.UPDATE.${desired.name}`, body);
@@ -146,7 +163,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             try {
                 const b = await broker();
                 version = b.version;
-                desired = forServer(kind.toStreamConfig(news), version, b.versionText);
+                desired = requestFor(kind.toStreamConfig(news), b);
             } catch (err) {
                 throw resourceError(resource, "planning", err);
             }
@@ -165,7 +182,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             const resource = describeInputs(inputs);
             const desired = kind.toStreamConfig(inputs);
             try {
-                const { nc, version, versionText } = await broker();
+                const b = await broker();
+                const { nc, version, versionText } = b;
+                // Settings this server cannot store fail the create, adopting or not.
+                const body = requestFor(desired, b);
                 const existing = await streamInfo(nc, desired.name);
                 let config: StreamConfig;
                 if (existing) {
@@ -174,7 +194,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                         ? await applyUpdate(resource, existing, desired)
                         : existing.config;
                 } else {
-                    const created = await jsApi<StreamInfo>(nc, `STREAM.CREATE.${desired.name}`, forServer(desired, version, versionText));
+                    const created = await jsApi<StreamInfo>(nc, `STREAM.CREATE.${desired.name}`, body);
                     verifyApplied(resource, desired, created.config, version, versionText);
                     config = created.config;
                 }
@@ -202,7 +222,9 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             const resource = describeInputs(news);
             const desired = kind.toStreamConfig(news);
             try {
-                const { nc, version } = await broker();
+                const b = await broker();
+                const { nc, version } = b;
+                requestFor(desired, b); // settings this server cannot store fail, even with nothing else to change
                 const existing = await streamInfo(nc, id);
                 if (!existing) {
                     throw new Error("it no longer exists on the broker; run `pulumi up --refresh` so it is planned as a create");
@@ -224,7 +246,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 if (!existing) return; // already gone
                 const optedIn = props.allowDataLoss || replacementOptIns.get(id) === true;
                 if (existing.state.messages > 0 && !optedIn) {
-                    throw new Error(`it holds ${existing.state.messages} messages (${existing.state.bytes} bytes) that deleting or replacing it would lose. ` +
+                    const count = existing.state.messages === 1 ? "1 message" : `${existing.state.messages} messages`;
+                    throw new Error(`it holds ${count} (${existing.state.bytes} bytes) that deleting or replacing it would lose. ` +
                         "Nothing was changed. Set allowDataLoss: true for this resource to proceed, or move the data first");
                 }
                 await jsApi(nc, `STREAM.DELETE.${id}`);

@@ -19,7 +19,8 @@ export function compact(config: StreamConfig): StreamConfig {
 }
 
 export function placementToServer(p: Placement | undefined): StreamConfig["placement"] {
-    return p && (p.cluster || p.tags?.length) ? { cluster: p.cluster, tags: p.tags } : undefined;
+    // No undefined-valued keys: the broker omits empty ones, and the plan compares deeply.
+    return p && (p.cluster || p.tags?.length) ? compactObject({ cluster: p.cluster || undefined, tags: p.tags?.length ? p.tags : undefined }) : undefined;
 }
 
 export function placementFromServer(p: StreamConfig["placement"]): Placement | undefined {
@@ -27,7 +28,8 @@ export function placementFromServer(p: StreamConfig["placement"]): Placement | u
 }
 
 export function republishToServer(r: Republish | undefined): StreamConfig["republish"] {
-    return r && { src: r.src, dest: r.dest, headers_only: r.headersOnly || undefined };
+    // headers_only only when set: the broker omits it when false, and the plan compares deeply.
+    return r && (r.headersOnly ? { src: r.src, dest: r.dest, headers_only: true } : { src: r.src, dest: r.dest });
 }
 
 export function republishFromServer(r: StreamConfig["republish"]): Republish | undefined {

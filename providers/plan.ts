@@ -3,7 +3,7 @@
 // server's own metadata keys are ignored, and each difference is classified
 // by the connected version's rules (rules.ts).
 import { isDeepStrictEqual } from "node:util";
-import { CREATE_ONLY, Change, Field, MANAGED_FIELDS, RULES, StreamConfig, Version, atLeast, isServerMetadataKey } from "./rules";
+import { CREATE_ONLY, Change, Field, MANAGED_FIELDS, RULES, SEALED_FORCES, StreamConfig, Version, atLeast, isServerMetadataKey } from "./rules";
 
 export interface FieldChange {
     field: Field;
@@ -25,6 +25,7 @@ export function effective(config: StreamConfig): StreamConfig {
         }
         if (isUnset(out[field])) delete out[field];
     }
+    if (out.sealed === true) Object.assign(out, SEALED_FORCES);
     // The server maps 0 to "unlimited" (-1) for limits, and replicas 0 to 1.
     for (const limit of ["max_msgs", "max_bytes", "max_consumers", "max_msgs_per_subject", "max_msg_size"] as const) {
         if (out[limit] === 0 || (out[limit] as number) < -1) out[limit] = -1;

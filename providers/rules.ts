@@ -131,6 +131,13 @@ export function rule(field: Field): Rule {
     return RULES[field];
 }
 
+/**
+ * What the server stores on a sealed stream whatever the request said
+ * (checkStreamCfg, seen on 2.9.10 and 2.12.15); the duplicate window is
+ * derived from the max_age sent, before this applies.
+ */
+export const SEALED_FORCES: Partial<StreamConfig> = { max_age: 0, discard: "new", deny_delete: true, deny_purge: true, allow_rollup_hdrs: false };
+
 /** Fields whose value has effect only when the stream is created. */
 export const CREATE_ONLY: readonly Field[] = ["first_seq"];
 

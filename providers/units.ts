@@ -19,14 +19,20 @@ const CANONICAL_DURATIONS: [string, number][] = [["d", NS.d], ["h", NS.h], ["m",
 export function sizeToBytes(value: number | string): number {
     if (value === UNLIMITED || value === -1 || value === "-1") return -1;
     if (typeof value === "number") {
-        if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${value} is not a size: use whole bytes >= 0, -1 or "unlimited"`);
-        return value;
+        if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${value} is not a size: use whole bytes > 0, -1 or "unlimited"`);
+        return positive(value, String(value));
     }
     const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
     const unit = m ? SIZE_UNITS[(m[2] || "b").toLowerCase()] : undefined;
     if (!m || unit === undefined) throw new Error(`"${value}" is not a size: write e.g. 1048576, "512MiB", "1GB" or "unlimited"`);
     const bytes = Number(m[1]) * unit;
     if (!Number.isSafeInteger(bytes)) throw new Error(`"${value}" is not a whole number of bytes`);
+    return positive(bytes, `"${value}"`);
+}
+
+// The broker reads a size of 0 as "no limit": say so rather than silently uncap.
+function positive(bytes: number, shown: string): number {
+    if (bytes === 0) throw new Error(`${shown} would mean "unlimited" to the broker: write "unlimited", or a size > 0`);
     return bytes;
 }
 
@@ -68,22 +74,20 @@ export function formatDuration(nanos: number): string {
     return out;
 }
 
+/** An input parsed by `parse` and stored in `format`'s canonical string, with parse errors as zod issues. */
+function canonical(parse: (v: number | string) => number, format: (n: number) => string) {
+    return z.union([z.number(), z.string()]).transform((v, ctx) => {
+        try {
+            return format(parse(v));
+        } catch (e) {
+            ctx.addIssue({ code: "custom", message: (e as Error).message });
+            return z.NEVER;
+        }
+    });
+}
+
 /** A size input, normalised to its canonical string ("1GiB", "unlimited"). */
-export const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-    try {
-        return formatSize(sizeToBytes(v));
-    } catch (e) {
-        ctx.addIssue({ code: "custom", message: (e as Error).message });
-        return z.NEVER;
-    }
-});
+export const size = canonical(sizeToBytes, formatSize);
 
 /** A duration input, normalised to its canonical string ("90d", "2m", "unlimited"). */
-export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-    try {
-        return formatDuration(durationToNanos(v));
-    } catch (e) {
-        ctx.addIssue({ code: "custom", message: (e as Error).message });
-        return z.NEVER;
-    }
-});
+export const duration = canonical(durationToNanos, formatDuration);

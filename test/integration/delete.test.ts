@@ -1,0 +1,160 @@
+// The data-loss guard on every server line: a delete or replacement of a
+// stream, bucket or store that holds messages fails unless the program opts
+// in with allowDataLoss, and leaves everything as it was.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { NatsConnection } from "nats";
+import { closeConnections } from "../../providers/connection";
+import { provider as keyValue } from "../../providers/keyValue";
+import { provider as objectStore } from "../../providers/objectStore";
+import { provider as stream } from "../../providers/stream";
+import { bothServerVersions, NatsServer, startServer } from "../harness/nats";
+import { brokerConfig, checked, configFor, configure, created, isolateFromNatsEnv, messages, Props, Provider, publish, rawDelete, rejects, streamInfo } from "./support";
+
+isolateFromNatsEnv();
+
+interface Kind {
+    label: string;
+    p: Provider;
+    /** Inputs for a resource called `name`. */
+    args: (name: string) => Record<string, unknown>;
+    stream: (name: string) => string;
+    /** Puts `n` messages into it. */
+    fill: (nc: NatsConnection, name: string, n: number) => Promise<void>;
+    /** How errors name it. */
+    named: (name: string) => RegExp;
+}
+
+const KINDS: Kind[] = [
+    {
+        label: "stream", p: stream,
+        args: (name) => ({ name, subjects: [`${name}.>`] }),
+        stream: (name) => name,
+        fill: (nc, name, n) => publish(nc, `${name}.x`, n),
+        named: (name) => new RegExp(`^stream "${name}": delete failed`),
+    },
+    {
+        label: "KV bucket", p: keyValue,
+        args: (name) => ({ bucket: name, history: 5 }),
+        stream: (name) => `KV_${name}`,
+        fill: async (nc, name, n) => {
+            const kv = await nc.jetstream().views.kv(name);
+            for (let i = 0; i < n; i++) await kv.put(`key${i}`, new TextEncoder().encode(`value ${i}`));
+        },
+        named: (name) => new RegExp(`^KV bucket "${name}" \\(stream KV_${name}\\): delete failed`),
+    },
+    {
+        label: "object store", p: objectStore,
+        args: (name) => ({ bucket: name, maxBytes: "10MiB" }),
+        stream: (name) => `OBJ_${name}`,
+        fill: async (nc, name, n) => {
+            const os = await nc.jetstream().views.os(name);
+            for (let i = 0; i < n; i++) await os.putBlob({ name: `obj${i}` }, new Uint8Array(1000).fill(i));
+        },
+        named: (name) => new RegExp(`^object store "${name}" \\(stream OBJ_${name}\\): delete failed`),
+    },
+];
+
+for (const version of bothServerVersions()) {
+    describe(`nats-server ${version.version}`, () => {
+        let server: NatsServer;
+        let nc: NatsConnection;
+
+        before(async () => {
+            server = await startServer({ bin: version.bin });
+            nc = await server.connect();
+            await configure(configFor(server));
+        });
+        after(async () => {
+            await closeConnections();
+            await server?.stop();
+        });
+
+        for (const k of KINDS) {
+            describe(k.label, () => {
+                const short = k.label.split(" ")[0].toLowerCase();
+
+                test("holding messages: delete fails clearly and leaves it intact", async () => {
+                    const name = `${short}_full`;
+                    const { id, outs } = await created(k.p, k.args(name));
+                    await k.fill(nc, name, 3);
+                    const held = await messages(nc, k.stream(name));
+                    const config = await brokerConfig(nc, k.stream(name));
+                    await rejects(k.p.delete!(id, outs), k.named(name), new RegExp(`it holds ${held} messages \\(\\d+ bytes\\)`),
+                        /Nothing was changed/, /allowDataLoss: true/);
+                    assert.equal(await messages(nc, k.stream(name)), held);
+                    assert.deepEqual(await brokerConfig(nc, k.stream(name)), config);
+                });
+
+                test("holding messages with allowDataLoss: true in state: deleted", async () => {
+                    const name = `${short}_optin`;
+                    const { id, outs } = await created(k.p, { ...k.args(name), allowDataLoss: true });
+                    assert.equal(outs.allowDataLoss, true);
+                    await k.fill(nc, name, 2);
+                    await k.p.delete!(id, outs);
+                    assert.equal(await streamInfo(nc, k.stream(name)), undefined);
+                });
+
+                test("empty: deleted freely", async () => {
+                    const name = `${short}_empty`;
+                    const { id, outs } = await created(k.p, k.args(name));
+                    await k.p.delete!(id, outs);
+                    assert.equal(await streamInfo(nc, k.stream(name)), undefined);
+                });
+
+                test("already gone: delete succeeds", async () => {
+                    const name = `${short}_gone`;
+                    const { id, outs } = await created(k.p, k.args(name));
+                    await k.fill(nc, name, 1);
+                    await rawDelete(nc, k.stream(name));
+                    await k.p.delete!(id, outs);
+                    await k.p.delete!(id, outs);
+                });
+
+                test("replacement with allowDataLoss in the new inputs: diff's opt-in carries to the delete", async () => {
+                    const name = `${short}_repl`;
+                    const { id, outs } = await created(k.p, k.args(name));
+                    await k.fill(nc, name, 2);
+                    const news = await checked(k.p, { ...k.args(name), storage: "memory", allowDataLoss: true });
+                    const diff = await k.p.diff!(id, outs, news);
+                    assert.deepEqual(diff, { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
+                    assert.equal(outs.allowDataLoss, false);
+                    await k.p.delete!(id, outs); // the engine passes the old state: allowDataLoss false
+                    assert.equal(await streamInfo(nc, k.stream(name)), undefined);
+                    const { outs: replaced } = await k.p.create(news);
+                    assert.equal((await brokerConfig(nc, k.stream(name))).storage, "memory");
+                    assert.equal((replaced as Props).allowDataLoss, true);
+                });
+
+                test("replacement without the opt-in: the delete fails and nothing is lost", async () => {
+                    const name = `${short}_norepl`;
+                    const { id, outs } = await created(k.p, k.args(name));
+                    await k.fill(nc, name, 2);
+                    const held = await messages(nc, k.stream(name));
+                    const news = await checked(k.p, { ...k.args(name), storage: "memory" });
+                    assert.deepEqual((await k.p.diff!(id, outs, news)).replaces, ["storage"]);
+                    await rejects(k.p.delete!(id, outs), k.named(name), /it holds \d+ messages/, /deleting or replacing it would lose/);
+                    assert.equal(await messages(nc, k.stream(name)), held);
+                    assert.equal((await brokerConfig(nc, k.stream(name))).storage, "file");
+                });
+            });
+        }
+
+        test("an in-place diff with allowDataLoss does not open the guard for a later delete", async () => {
+            const { id, outs } = await created(stream, { name: "GUARD_INPLACE", subjects: ["guard.inplace.>"] });
+            await publish(nc, "guard.inplace.x", 1);
+            await stream.diff!(id, outs, await checked(stream, { name: "GUARD_INPLACE", subjects: ["guard.inplace.>"], maxMsgs: 10, allowDataLoss: true }));
+            await rejects(stream.delete!(id, outs), /it holds 1 message /);
+        });
+
+        test("a later diff without the opt-in withdraws an earlier one", async () => {
+            const args = { name: "GUARD_WITHDRAW", subjects: ["guard.withdraw.>"] };
+            const { id, outs } = await created(stream, args);
+            await publish(nc, "guard.withdraw.x", 1);
+            await stream.diff!(id, outs, await checked(stream, { ...args, storage: "memory", allowDataLoss: true }));
+            await stream.diff!(id, outs, await checked(stream, { ...args, storage: "memory" }));
+            await rejects(stream.delete!(id, outs), /it holds 1 message /);
+            assert.equal(await messages(nc, "GUARD_WITHDRAW"), 1);
+        });
+    });
+}

@@ -1,0 +1,145 @@
+// Shared helpers of the provider integration suites: pointing the providers
+// at a harness server, calling them the way the Pulumi engine does, and
+// reading the broker back independently of them (raw $JS.API requests).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import { NatsConnection } from "nats";
+import { provider as streamProvider } from "../../providers/stream";
+import { jsApi, JsApiError, NatsServer, ServerVersion } from "../harness/nats";
+
+export type Provider = pulumi.dynamic.ResourceProvider;
+export type Props = Record<string, unknown> & { stream: string; config: Record<string, unknown>; allowDataLoss: boolean };
+
+/**
+ * Points every provider at `settings` (stack config keys: servers, natsUser,
+ * ...). configure() of one kind configures all: they share lifecycle.ts.
+ */
+export async function configure(settings: Record<string, string | undefined>): Promise<void> {
+    await streamProvider.configure!({ config: { get: (key: string) => settings[key] } } as unknown as pulumi.dynamic.ConfigureRequest);
+}
+
+/** Stack config for an unauthenticated harness server. */
+export const configFor = (server: NatsServer): Record<string, string> => ({ servers: server.url });
+
+/** check() that must succeed: the checked inputs. */
+export async function checked(p: Provider, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const r = await p.check!({}, raw);
+    assert.equal(r.failures, undefined, `check failed: ${JSON.stringify(r.failures)}`);
+    return r.inputs as Record<string, unknown>;
+}
+
+/** check() then create(): id and outputs. */
+export async function created(p: Provider, raw: Record<string, unknown>): Promise<{ id: string; outs: Props; inputs: Record<string, unknown> }> {
+    const inputs = await checked(p, raw);
+    const r = await p.create(inputs);
+    return { id: r.id, outs: r.outs as Props, inputs };
+}
+
+/** Awaits a rejection whose message matches every pattern; returns the message. */
+export async function rejects(promise: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
+    const message = await promise.then(
+        (v) => assert.fail(`expected a rejection, got ${JSON.stringify(v)}`),
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    for (const p of patterns) assert.match(message, p);
+    return message;
+}
+
+/** The config without the server's `_nats.*` metadata keys (and without metadata when nothing else is left). */
+export function withoutServerMetadata<T extends Record<string, unknown>>(config: T): T {
+    const out: Record<string, unknown> = { ...config };
+    const metadata = out.metadata as Record<string, string> | undefined;
+    if (metadata) {
+        const kept = Object.entries(metadata).filter(([k]) => !k.startsWith("_nats."));
+        if (kept.length) out.metadata = Object.fromEntries(kept);
+        else delete out.metadata;
+    }
+    return out as T;
+}
+
+const FIXTURES = join(__dirname, "..", "..", "..", "test", "fixtures", "async-nats-0.49");
+
+/** The golden read-back of the async-nats 0.49 bootstrap for this server line, without `_nats.*` metadata. */
+export function golden(version: ServerVersion, stream: string): Record<string, unknown> {
+    const dir = version.label === "2.9" ? "server-2.9-replay" : "server-2.12";
+    return withoutServerMetadata(JSON.parse(readFileSync(join(FIXTURES, dir, `${stream}.json`), "utf8")));
+}
+
+/** The pre-cap (async-nats bootstrap before #506) config of a stream, ready to send as a create request. */
+export function precap(stream: string): Record<string, unknown> {
+    return withoutServerMetadata(JSON.parse(readFileSync(join(FIXTURES, "precap-server-2.12", `${stream}.json`), "utf8")));
+}
+
+/** The stream's stored config, read with a raw request and without `_nats.*` metadata. */
+export async function brokerConfig(nc: NatsConnection, stream: string): Promise<Record<string, unknown>> {
+    return withoutServerMetadata((await streamInfo(nc, stream))!.config);
+}
+
+interface Info {
+    config: Record<string, unknown>;
+    state: { messages: number; bytes: number };
+}
+
+/** STREAM.INFO, or undefined when the stream does not exist. */
+export async function streamInfo(nc: NatsConnection, stream: string): Promise<Info | undefined> {
+    try {
+        return await jsApi<Info>(nc, `$JS.API.STREAM.INFO.${stream}`);
+    } catch (e) {
+        if (e instanceof JsApiError && e.errCode === 10059) return undefined;
+        throw e;
+    }
+}
+
+export async function messages(nc: NatsConnection, stream: string): Promise<number> {
+    return (await streamInfo(nc, stream))!.state.messages;
+}
+
+/** A raw STREAM.CREATE, bypassing the providers. */
+export async function rawCreate(nc: NatsConnection, config: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return (await jsApi<Info>(nc, `$JS.API.STREAM.CREATE.${config.name as string}`, config)).config;
+}
+
+/** A raw STREAM.UPDATE of some fields, sending the full current config (the API replaces). */
+export async function rawUpdate(nc: NatsConnection, stream: string, change: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const current = (await streamInfo(nc, stream))!.config;
+    return (await jsApi<Info>(nc, `$JS.API.STREAM.UPDATE.${stream}`, { ...current, ...change })).config;
+}
+
+export async function rawDelete(nc: NatsConnection, stream: string): Promise<void> {
+    await jsApi(nc, `$JS.API.STREAM.DELETE.${stream}`);
+}
+
+/** Publishes `count` messages through JetStream (acknowledged, so stored when this resolves). */
+export async function publish(nc: NatsConnection, subject: string, count: number): Promise<void> {
+    const js = nc.jetstream();
+    for (let i = 0; i < count; i++) await js.publish(subject, new TextEncoder().encode(`message ${i}`));
+}
+
+/** Sets and restores environment variables around `fn`. */
+export async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const apply = (v: Record<string, string | undefined>) => {
+        for (const [k, value] of Object.entries(v)) {
+            if (value === undefined) delete process.env[k];
+            else process.env[k] = value;
+        }
+    };
+    apply(vars);
+    try {
+        return await fn();
+    } finally {
+        apply(saved);
+    }
+}
+
+/** Every NATS_* variable the providers read, unset: for tests that must not pick up the caller's environment. */
+export const NO_NATS_ENV: Record<string, undefined> = Object.fromEntries(
+    ["NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY", "NATS_CA", "NATS_CERT", "NATS_KEY"].map((k) => [k, undefined]),
+);
+
+/** Drops the caller's NATS_* variables for this process, so only what a test configures is used. */
+export function isolateFromNatsEnv(): void {
+    for (const k of Object.keys(NO_NATS_ENV)) delete process.env[k];
+}

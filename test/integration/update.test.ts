@@ -1,0 +1,326 @@
+// Diff, update and refresh on every server line: mutable settings change in
+// place (read back from the broker), immutable ones plan a replacement, the
+// version rules decide retention, and drift made behind the providers' back
+// shows up in read() and the next diff.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { NatsConnection } from "nats";
+import { closeConnections } from "../../providers/connection";
+import { provider as keyValue } from "../../providers/keyValue";
+import { provider as objectStore } from "../../providers/objectStore";
+import { provider as stream } from "../../providers/stream";
+import { bothServerVersions, NatsServer, startServer } from "../harness/nats";
+import {
+    brokerConfig, checked, configFor, configure, created, isolateFromNatsEnv, messages, Props, publish, rawDelete, rawUpdate, rejects,
+} from "./support";
+
+isolateFromNatsEnv();
+
+const MiB = 1024 ** 2;
+
+for (const version of bothServerVersions()) {
+    describe(`nats-server ${version.version}`, () => {
+        let server: NatsServer;
+        let nc: NatsConnection;
+        const is29 = version.label === "2.9";
+
+        before(async () => {
+            server = await startServer({ bin: version.bin });
+            nc = await server.connect();
+            await configure(configFor(server));
+        });
+        after(async () => {
+            await closeConnections();
+            await server?.stop();
+        });
+
+        describe("in-place updates", () => {
+            test("stream maxBytes, maxAge and subjects: diff in place, update read back, messages kept", async () => {
+                const args = { name: "UPD", subjects: ["upd.a.>"], maxBytes: "1MiB", maxAge: "1h" };
+                const { id, outs } = await created(stream, args);
+                await publish(nc, "upd.a.x", 4);
+
+                const news = await checked(stream, { ...args, subjects: ["upd.a.>", "upd.b.>"], maxBytes: "2MiB", maxAge: "2h" });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                const { outs: updated } = await stream.update!(id, outs, news);
+
+                const config = await brokerConfig(nc, "UPD");
+                assert.equal(config.max_bytes, 2 * MiB);
+                assert.equal(config.max_age, 7200e9);
+                assert.deepEqual(config.subjects, ["upd.a.>", "upd.b.>"]);
+                assert.equal(await messages(nc, "UPD"), 4);
+                assert.equal(updated.maxBytes, "2MiB");
+                assert.equal(updated.maxAge, "2h");
+                assert.deepEqual(updated.config, config);
+                assert.deepEqual(await stream.diff!(id, updated as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false });
+            });
+
+            test("a maxAge below 2m moves the server's duplicate window along", async () => {
+                const args = { name: "UPD_SHORT", subjects: ["upd.short.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, maxAge: "30s" });
+                assert.equal((await stream.diff!(id, outs, news)).changes, true);
+                await stream.update!(id, outs, news);
+                const config = await brokerConfig(nc, "UPD_SHORT");
+                assert.equal(config.max_age, 30e9);
+                assert.equal(config.duplicate_window, 30e9);
+            });
+
+            test("a setting left out of the program goes back to the default (the API replaces the config)", async () => {
+                const args = { name: "UPD_RESET", subjects: ["upd.reset.>"], maxMsgs: 100, description: "resettable" };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { name: "UPD_RESET", subjects: ["upd.reset.>"] });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                await stream.update!(id, outs, news);
+                const config = await brokerConfig(nc, "UPD_RESET");
+                assert.equal(config.max_msgs, -1);
+                assert.equal(config.description, undefined);
+            });
+
+            test("KV history and ttl", async () => {
+                const { id, outs } = await created(keyValue, { bucket: "upd", history: 1 });
+                const news = await checked(keyValue, { bucket: "upd", history: 5, ttl: "1d", maxBytes: "10MiB" });
+                assert.deepEqual(await keyValue.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                const { outs: updated } = await keyValue.update!(id, outs, news);
+                const config = await brokerConfig(nc, "KV_upd");
+                assert.equal(config.max_msgs_per_subject, 5);
+                assert.equal(config.max_age, 86400e9);
+                assert.equal(config.max_bytes, 10 * MiB);
+                assert.equal(config.deny_delete, true);
+                assert.equal(updated.history, 5);
+                assert.equal(updated.ttl, "1d");
+            });
+
+            test("object store maxBytes and ttl", async () => {
+                const { id, outs } = await created(objectStore, { bucket: "upd", maxBytes: "1MiB" });
+                const news = await checked(objectStore, { bucket: "upd", maxBytes: "4MiB", ttl: "30d" });
+                assert.deepEqual(await objectStore.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                await objectStore.update!(id, outs, news);
+                const config = await brokerConfig(nc, "OBJ_upd");
+                assert.equal(config.max_bytes, 4 * MiB);
+                assert.equal(config.max_age, 30 * 86400e9);
+            });
+
+            test("deny_delete false -> true in place", async () => {
+                const args = { name: "UPD_DENY", subjects: ["upd.deny.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, denyDelete: true });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                const { outs: updated } = await stream.update!(id, outs, news);
+                assert.equal((await brokerConfig(nc, "UPD_DENY")).deny_delete, true);
+
+                const back = await checked(stream, { ...args, denyDelete: false });
+                assert.deepEqual(await stream.diff!(id, updated as Props, back), { changes: true, replaces: ["denyDelete"], deleteBeforeReplace: true });
+            });
+
+            test("only allowDataLoss changed: a change, nothing sent to the broker", async () => {
+                const { id, outs } = await created(stream, { name: "UPD_ADL", subjects: ["upd.adl.>"] });
+                const before = await brokerConfig(nc, "UPD_ADL");
+                const news = await checked(stream, { name: "UPD_ADL", subjects: ["upd.adl.>"], allowDataLoss: true });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                const { outs: updated } = await stream.update!(id, outs, news);
+                assert.equal(updated.allowDataLoss, true);
+                assert.deepEqual(await brokerConfig(nc, "UPD_ADL"), before);
+            });
+        });
+
+        describe("mirrors, sources, sealing", () => {
+            before(async () => {
+                await created(stream, { name: "MS_ORIGIN", subjects: ["ms.origin.>"] });
+                await created(stream, { name: "MS_OTHER", subjects: ["ms.other.>"] });
+                await publish(nc, "ms.origin.a", 2);
+            });
+
+            test("a mirror's limits change in place; the mirror itself is sent unchanged", async () => {
+                const { id, outs } = await created(stream, { name: "MS_MIRROR", mirror: { name: "MS_ORIGIN" } });
+                const news = await checked(stream, { name: "MS_MIRROR", mirror: { name: "MS_ORIGIN" }, maxBytes: "1MiB" });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                await stream.update!(id, outs, news);
+                const config = await brokerConfig(nc, "MS_MIRROR");
+                assert.equal(config.max_bytes, MiB);
+                assert.deepEqual(config.mirror, { name: "MS_ORIGIN" });
+            });
+
+            test("a mirror pointed elsewhere is a replace", async () => {
+                const { id, outs } = await created(stream, { name: "MS_REPOINT", mirror: { name: "MS_ORIGIN" } });
+                const news = await checked(stream, { name: "MS_REPOINT", mirror: { name: "MS_OTHER" } });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["mirror"], deleteBeforeReplace: true });
+            });
+
+            test(`removing the mirror (promotion): ${is29 ? "replace on 2.9" : "in place on 2.12"}`, async () => {
+                const { id, outs } = await created(stream, { name: "MS_PROMOTE", mirror: { name: "MS_ORIGIN" } });
+                const news = await checked(stream, { name: "MS_PROMOTE", subjects: ["ms.promoted.>"] });
+                const diff = await stream.diff!(id, outs, news);
+                if (is29) {
+                    assert.deepEqual(diff, { changes: true, replaces: ["mirror"], deleteBeforeReplace: true });
+                    await rejects(stream.update!(id, outs, news), /mirror \(mirror: \{"name":"MS_ORIGIN"\} -> \(unset\)\)/);
+                } else {
+                    assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: false });
+                    await stream.update!(id, outs, news);
+                    const config = await brokerConfig(nc, "MS_PROMOTE");
+                    assert.equal(config.mirror, undefined);
+                    assert.deepEqual(config.subjects, ["ms.promoted.>"]);
+                }
+            });
+
+            test("sources added, filtered and removed in place", async () => {
+                const { id, outs } = await created(stream, { name: "MS_AGG", sources: [{ name: "MS_ORIGIN" }] });
+                const news = await checked(stream, { name: "MS_AGG", sources: [{ name: "MS_ORIGIN", filterSubject: "ms.origin.a" }, { name: "MS_OTHER" }] });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                const { outs: updated } = await stream.update!(id, outs, news);
+                assert.deepEqual((await brokerConfig(nc, "MS_AGG")).sources, [{ name: "MS_ORIGIN", filter_subject: "ms.origin.a" }, { name: "MS_OTHER" }]);
+                const fewer = await checked(stream, { name: "MS_AGG", sources: [{ name: "MS_OTHER" }] });
+                await stream.update!(id, updated as Props, fewer);
+                assert.deepEqual((await brokerConfig(nc, "MS_AGG")).sources, [{ name: "MS_OTHER" }]);
+            });
+
+            test("sealing applies in place although the server forces other settings with it; unsealing is a replace", async () => {
+                const args = { name: "MS_SEAL", subjects: ["ms.seal.>"], maxAge: "1h", allowRollup: true };
+                const { id, outs } = await created(stream, args);
+                await publish(nc, "ms.seal.x", 2);
+                const news = await checked(stream, { ...args, sealed: true });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+                const { outs: sealed } = await stream.update!(id, outs, news);
+                const config = await brokerConfig(nc, "MS_SEAL");
+                assert.equal(config.sealed, true);
+                assert.equal(config.deny_delete, true);
+                assert.equal(config.max_age, 0);
+                assert.equal(await messages(nc, "MS_SEAL"), 2);
+                assert.deepEqual(await stream.diff!(id, sealed as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false }, "no plan once sealed");
+                const r = await stream.read!(id, sealed as Props);
+                assert.deepEqual(await stream.diff!(id, r.props as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false }, "nor after refresh");
+                const unseal = await stream.diff!(id, sealed as Props, await checked(stream, args));
+                assert.ok(unseal.replaces!.includes("sealed") && unseal.deleteBeforeReplace, JSON.stringify(unseal));
+            });
+
+            test("a create asking for a sealed stream gets the broker's refusal", async () => {
+                await rejects(created(stream, { name: "MS_SEALNEW", subjects: ["ms.sealnew.>"], sealed: true }), /stream "MS_SEALNEW": create failed/, /10052/, /can not be sealed/);
+            });
+        });
+
+        describe("replacements", () => {
+            test("storage: diff replaces [storage], delete before replace; update refuses and touches nothing", async () => {
+                const args = { name: "REP_STORAGE", subjects: ["rep.storage.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, storage: "memory", maxBytes: "1MiB" });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
+                await rejects(stream.update!(id, outs, news), /stream "REP_STORAGE": update failed/, /storage \(storage: "file" -> "memory"\)/);
+                const config = await brokerConfig(nc, "REP_STORAGE");
+                assert.equal(config.storage, "file");
+                assert.equal(config.max_bytes, -1);
+            });
+
+            test(`retention limits -> interest: ${is29 ? "replace on 2.9" : "in place"}`, async () => {
+                const args = { name: "REP_RET", subjects: ["rep.ret.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, retention: "interest" });
+                const diff = await stream.diff!(id, outs, news);
+                if (is29) {
+                    assert.deepEqual(diff, { changes: true, replaces: ["retention"], deleteBeforeReplace: true });
+                    await rejects(stream.update!(id, outs, news), /retention \(retention: "limits" -> "interest"\)/);
+                    assert.equal((await brokerConfig(nc, "REP_RET")).retention, "limits");
+                } else {
+                    assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: false });
+                    await stream.update!(id, outs, news);
+                    assert.equal((await brokerConfig(nc, "REP_RET")).retention, "interest");
+                }
+            });
+
+            test("workqueue is a replace on every version", async () => {
+                const args = { name: "REP_WQ", subjects: ["rep.wq.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, retention: "workqueue" });
+                assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["retention"], deleteBeforeReplace: true });
+            });
+
+            test("a renamed bucket replaces [bucket]; a KV storage change replaces [storage]", async () => {
+                const { id, outs } = await created(keyValue, { bucket: "rep_kv" });
+                assert.deepEqual(await keyValue.diff!(id, outs, await checked(keyValue, { bucket: "rep_kv2" })),
+                    { changes: true, replaces: ["bucket"], deleteBeforeReplace: true });
+                assert.deepEqual(await keyValue.diff!(id, outs, await checked(keyValue, { bucket: "rep_kv", storage: "memory" })),
+                    { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
+            });
+
+            test(`maxConsumers: ${is29 ? "replace on 2.9" : "in place on 2.12.5+"}`, async () => {
+                const args = { name: "REP_MC", subjects: ["rep.mc.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, maxConsumers: 10 });
+                const diff = await stream.diff!(id, outs, news);
+                if (is29) {
+                    assert.deepEqual(diff.replaces, ["maxConsumers"]);
+                } else {
+                    assert.deepEqual(diff.replaces, []);
+                    await stream.update!(id, outs, news);
+                    assert.equal((await brokerConfig(nc, "REP_MC")).max_consumers, 10);
+                }
+            });
+
+            test(`republish: ${is29 ? "replace on 2.9" : "in place"}`, async () => {
+                const args = { name: "REP_RP", subjects: ["rep.rp.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, republish: { src: "rep.rp.>", dest: "out.rp.>" } });
+                const diff = await stream.diff!(id, outs, news);
+                if (is29) {
+                    assert.deepEqual(diff.replaces, ["republish"]);
+                } else {
+                    assert.deepEqual(diff.replaces, []);
+                    await stream.update!(id, outs, news);
+                    assert.deepEqual((await brokerConfig(nc, "REP_RP")).republish, { src: "rep.rp.>", dest: "out.rp.>" });
+                }
+            });
+        });
+
+        if (is29) {
+            test("compression s2 on 2.9: diff and update fail naming compression and the version", async () => {
+                const args = { name: "UPD_COMP", subjects: ["upd.comp.>"] };
+                const { id, outs } = await created(stream, args);
+                const news = await checked(stream, { ...args, compression: "s2" });
+                await rejects(stream.diff!(id, outs, news), /stream "UPD_COMP": planning failed/, /nats-server 2\.9\.\d+ does not support compression/);
+                await rejects(stream.update!(id, outs, news), /stream "UPD_COMP": update failed/, /does not support compression/);
+            });
+        }
+
+        describe("drift", () => {
+            test("max_bytes changed behind the provider's back: read() shows it, the next diff plans it back", async () => {
+                const args = { name: "DRIFT", subjects: ["drift.>"], maxBytes: "1MiB" };
+                const { id, outs, inputs } = await created(stream, args);
+                await rawUpdate(nc, "DRIFT", { max_bytes: 3 * MiB });
+
+                const r = await stream.read!(id, outs);
+                assert.equal(r.id, "DRIFT");
+                assert.equal(r.props!.maxBytes, "3MiB");
+                assert.equal(r.props!.config.max_bytes, 3 * MiB);
+                assert.equal(r.inputs!.maxBytes, "3MiB");
+                assert.equal(r.inputs!.stream, undefined, "inputs are inputs only");
+                assert.equal(r.inputs!.config, undefined);
+
+                assert.deepEqual(await stream.diff!(id, r.props as Props, inputs), { changes: true, replaces: [], deleteBeforeReplace: false });
+                await stream.update!(id, r.props as Props, inputs);
+                assert.equal((await brokerConfig(nc, "DRIFT")).max_bytes, MiB);
+            });
+
+            test("read() of an unchanged resource returns the same props and inputs that check accepts", async () => {
+                const { id, outs } = await created(keyValue, { bucket: "drift_kv", history: 3, ttl: "1h" });
+                const r = await keyValue.read!(id, outs);
+                assert.deepEqual(r.props, outs);
+                assert.deepEqual(await checked(keyValue, r.inputs!), r.inputs, "refreshed inputs are already in checked form");
+            });
+
+            test("deleted behind its back: read() returns {} and update says to refresh", async () => {
+                const { id, outs, inputs } = await created(objectStore, { bucket: "drift_gone" });
+                await rawDelete(nc, "OBJ_drift_gone");
+                assert.deepEqual(await objectStore.read!(id, outs), {});
+                await rejects(objectStore.update!(id, outs, inputs), /object store "drift_gone" \(stream OBJ_drift_gone\): update failed/, /no longer exists/, /refresh/);
+            });
+
+            test("a drifted setting that cannot change back in place plans a replace", async () => {
+                const args = { name: "DRIFT_DENY", subjects: ["driftdeny.>"] };
+                const { id, outs, inputs } = await created(stream, args);
+                await rawUpdate(nc, "DRIFT_DENY", { deny_delete: true });
+                const r = await stream.read!(id, outs);
+                assert.equal(r.props!.denyDelete, true);
+                assert.deepEqual(await stream.diff!(id, r.props as Props, inputs), { changes: true, replaces: ["denyDelete"], deleteBeforeReplace: true });
+            });
+        });
+    });
+}
