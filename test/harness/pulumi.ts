@@ -2,7 +2,7 @@
 // has its own state dir, PULUMI_HOME and stack config file, so tests can run
 // side by side on one project without touching ~/.pulumi or each other.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -38,8 +38,12 @@ export class PulumiWorkspace {
             NO_COLOR: "1",
             ...env,
         });
-        await import("node:fs/promises").then((fs) => fs.mkdir(path.join(dir, "state"), { recursive: true }));
-        const init = await ws.run(["stack", "init", stack]);
+        await mkdir(path.join(dir, "state"), { recursive: true });
+        // `stack init` writes the stack's encryption salt into Pulumi.<stack>.yaml
+        // beside Pulumi.yaml; run it on a copy in the temp dir so that file is
+        // our --config-file and the project dir stays clean.
+        await copyFile(path.join(projectDir, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        const init = await ws.run(["stack", "init", stack], {}, dir);
         if (init.code !== 0) throw new Error(`pulumi stack init failed:\n${init.output}`);
         return ws;
     }
@@ -49,7 +53,7 @@ export class PulumiWorkspace {
     }
 
     /** Runs `pulumi <args>` for this stack; never throws on a non-zero exit. */
-    run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    run(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = this.projectDir): Promise<CliResult> {
         const stackScoped = !(args[0] === "stack" && args[1] === "init");
         const full = [
             ...args,
@@ -61,7 +65,7 @@ export class PulumiWorkspace {
             execFile(
                 "pulumi",
                 full,
-                { cwd: this.projectDir, env: { ...this.env, ...extraEnv }, maxBuffer: 64 * 1024 * 1024 },
+                { cwd, env: { ...this.env, ...extraEnv }, maxBuffer: 64 * 1024 * 1024 },
                 (err, stdout, stderr) => {
                     const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
                     resolve({ code, stdout, stderr, output: `$ pulumi ${full.join(" ")}\n${stdout}${stderr}` });
