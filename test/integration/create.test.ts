@@ -6,16 +6,14 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { NatsConnection } from "nats";
-import { closeConnections } from "../../providers/connection";
+import { before, describe, test } from "node:test";
 import { keyValueKind, provider as keyValue } from "../../providers/keyValue";
 import { objectStoreKind, provider as objectStore } from "../../providers/objectStore";
 import { StreamConfig } from "../../providers/rules";
 import { provider as stream, streamKind } from "../../providers/stream";
-import { bothServerVersions, NatsServer, startServer } from "../harness/nats";
+import { bothServerVersions } from "../harness/nats";
 import {
-    brokerConfig, checked, configFor, configure, created, golden, isolateFromNatsEnv, messages, precap, Props, Provider, publish, rawCreate,
+    brokerConfig, brokerForSuite, checked, created, golden, isolateFromNatsEnv, messages, precap, Props, Provider, publish, rawCreate,
     rawDelete, rejects, streamInfo,
 } from "./support";
 
@@ -25,27 +23,16 @@ const FIXTURES_2_12 = join(__dirname, "..", "..", "..", "test", "fixtures", "asy
 
 for (const version of bothServerVersions()) {
     describe(`nats-server ${version.version}`, () => {
-        let server: NatsServer;
-        let nc: NatsConnection;
+        const broker = brokerForSuite(version);
         const is29 = version.label === "2.9";
-
-        before(async () => {
-            server = await startServer({ bin: version.bin });
-            nc = await server.connect();
-            await configure(configFor(server));
-        });
-        after(async () => {
-            await closeConnections();
-            await server?.stop();
-        });
 
         describe("create equals the async-nats bootstrap's stream", () => {
             test("stream EXEC as the seed declares it", async () => {
                 const { id, outs } = await created(stream, { name: "EXEC", subjects: ["commands.>"], maxBytes: "64MiB", maxAge: "7d", maxMsgsPerSubject: 1 });
                 assert.equal(id, "EXEC");
-                assert.deepEqual(await brokerConfig(nc, "EXEC"), golden(version, "EXEC"));
+                assert.deepEqual(await brokerConfig(broker.nc, "EXEC"), golden(version, "EXEC"));
                 assert.equal(outs.stream, "EXEC");
-                assert.deepEqual(outs.config, await brokerConfig(nc, "EXEC"), "state keeps the broker's config without _nats.* metadata");
+                assert.deepEqual(outs.config, await brokerConfig(broker.nc, "EXEC"), "state keeps the broker's config without _nats.* metadata");
                 assert.equal(outs.maxBytes, "64MiB");
                 assert.equal(outs.maxAge, "7d");
                 assert.equal(outs.allowDataLoss, false);
@@ -54,7 +41,7 @@ for (const version of bothServerVersions()) {
             test("KV bucket schedules, history 5", async () => {
                 const { id, outs } = await created(keyValue, { bucket: "schedules", history: 5 });
                 assert.equal(id, "KV_schedules");
-                assert.deepEqual(await brokerConfig(nc, "KV_schedules"), golden(version, "KV_schedules"));
+                assert.deepEqual(await brokerConfig(broker.nc, "KV_schedules"), golden(version, "KV_schedules"));
                 assert.equal(outs.bucket, "schedules");
                 assert.equal(outs.history, 5);
                 assert.equal(outs.stream, "KV_schedules");
@@ -63,18 +50,18 @@ for (const version of bothServerVersions()) {
             test("object store result_output, ttl 30d, 1GiB", async () => {
                 const { id, outs } = await created(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
                 assert.equal(id, "OBJ_result_output");
-                assert.deepEqual(await brokerConfig(nc, "OBJ_result_output"), golden(version, "OBJ_result_output"));
+                assert.deepEqual(await brokerConfig(broker.nc, "OBJ_result_output"), golden(version, "OBJ_result_output"));
                 assert.equal(outs.ttl, "30d");
                 assert.equal(outs.maxBytes, "1GiB");
-                await rawDelete(nc, "OBJ_result_output"); // the adopt test below creates it the pre-cap way
+                await rawDelete(broker.nc, "OBJ_result_output"); // the adopt test below creates it the pre-cap way
             });
 
             test("a second create of the same inputs adopts it unchanged", async () => {
-                const before = await brokerConfig(nc, "KV_schedules");
+                const before = await brokerConfig(broker.nc, "KV_schedules");
                 const { id, outs } = await created(keyValue, { bucket: "schedules", history: 5 });
                 assert.equal(id, "KV_schedules");
                 assert.equal(outs.history, 5);
-                assert.deepEqual(await brokerConfig(nc, "KV_schedules"), before);
+                assert.deepEqual(await brokerConfig(broker.nc, "KV_schedules"), before);
             });
 
             test("every seed resource, its inputs read off the golden config", async () => {
@@ -85,90 +72,90 @@ for (const version of bothServerVersions()) {
                     const [kind, p] = (name.startsWith("KV_") ? [keyValueKind, keyValue] : name.startsWith("OBJ_") ? [objectStoreKind, objectStore] : [streamKind, stream]) as [typeof streamKind, Provider];
                     const { id } = await created(p, kind.fromStreamConfig(want as StreamConfig) as Record<string, unknown>);
                     assert.equal(id, name);
-                    assert.deepEqual(await brokerConfig(nc, name), want, name);
-                    await rawDelete(nc, name); // reservations add up to ~11GiB otherwise
+                    assert.deepEqual(await brokerConfig(broker.nc, name), want, name);
+                    await rawDelete(broker.nc, name); // reservations add up to ~11GiB otherwise
                 }
             });
         });
 
         describe("adopt and reconcile", () => {
             test("the pre-cap result_output store gets its cap and ttl, objects intact (#506)", async () => {
-                await rawCreate(nc, precap("OBJ_result_output"));
-                const os = await nc.jetstream().views.os("result_output");
+                await rawCreate(broker.nc, precap("OBJ_result_output"));
+                const os = await broker.nc.jetstream().views.os("result_output");
                 const objects = new Map<string, Uint8Array>([
                     ["run-1/stdout", new TextEncoder().encode("hello from run 1\n".repeat(100))],
                     ["run-2/stdout", new Uint8Array(300_000).map((_, i) => i % 251)],
                     ["run-3/stderr", new TextEncoder().encode("")],
                 ]);
                 for (const [name, data] of objects) await os.putBlob({ name }, data);
-                const stored = await messages(nc, "OBJ_result_output");
+                const stored = await messages(broker.nc, "OBJ_result_output");
                 assert.ok(stored >= 6);
 
                 const { outs } = await created(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
 
-                assert.deepEqual(await brokerConfig(nc, "OBJ_result_output"), golden(version, "OBJ_result_output"));
+                assert.deepEqual(await brokerConfig(broker.nc, "OBJ_result_output"), golden(version, "OBJ_result_output"));
                 assert.equal(outs.maxBytes, "1GiB");
                 assert.equal(outs.ttl, "30d");
-                assert.equal(await messages(nc, "OBJ_result_output"), stored);
-                const after = await nc.jetstream().views.os("result_output");
+                assert.equal(await messages(broker.nc, "OBJ_result_output"), stored);
+                const after = await broker.nc.jetstream().views.os("result_output");
                 for (const [name, data] of objects) assert.deepEqual(Buffer.from((await after.getBlob(name))!), Buffer.from(data), name);
             });
 
             test("a stream with messages gets a new max_bytes; messages and unmanaged settings kept", async () => {
-                await rawCreate(nc, { name: "ADOPT_S", subjects: ["adopt.s.>"], no_ack: true });
-                nc.publish("adopt.s.x", new Uint8Array(10)); // no_ack: the stream sends no ack to wait for
-                await nc.flush();
-                await rawCreate(nc, { name: "ADOPT_T", subjects: ["adopt.t.>"] });
-                await publish(nc, "adopt.t.x", 5);
+                await rawCreate(broker.nc, { name: "ADOPT_S", subjects: ["adopt.s.>"], no_ack: true });
+                broker.nc.publish("adopt.s.x", new Uint8Array(10)); // no_ack: the stream sends no ack to wait for
+                await broker.nc.flush();
+                await rawCreate(broker.nc, { name: "ADOPT_T", subjects: ["adopt.t.>"] });
+                await publish(broker.nc, "adopt.t.x", 5);
 
                 const { outs } = await created(stream, { name: "ADOPT_T", subjects: ["adopt.t.>"], maxBytes: "1MiB", maxAge: "1d" });
-                const config = await brokerConfig(nc, "ADOPT_T");
+                const config = await brokerConfig(broker.nc, "ADOPT_T");
                 assert.equal(config.max_bytes, 1024 * 1024);
                 assert.equal(config.max_age, 86400e9);
-                assert.equal(await messages(nc, "ADOPT_T"), 5);
+                assert.equal(await messages(broker.nc, "ADOPT_T"), 5);
                 assert.equal(outs.maxBytes, "1MiB");
 
                 await created(stream, { name: "ADOPT_S", subjects: ["adopt.s.>"], maxBytes: "1MiB" });
-                const s = await brokerConfig(nc, "ADOPT_S");
+                const s = await brokerConfig(broker.nc, "ADOPT_S");
                 assert.equal(s.max_bytes, 1024 * 1024);
                 assert.equal(s.no_ack, true, "a field the program does not manage survives the update");
             });
 
             test("a KV bucket made by nats.js (deny_delete false) is adopted with history and deny_delete set", async () => {
-                const kv = await nc.jetstream().views.kv("adopted", { history: 1 });
+                const kv = await broker.nc.jetstream().views.kv("adopted", { history: 1 });
                 await kv.put("a", new TextEncoder().encode("1"));
                 await kv.put("b", new TextEncoder().encode("2"));
                 await created(keyValue, { bucket: "adopted", history: 5 });
-                const config = await brokerConfig(nc, "KV_adopted");
+                const config = await brokerConfig(broker.nc, "KV_adopted");
                 assert.equal(config.max_msgs_per_subject, 5);
                 assert.equal(config.deny_delete, true);
-                const again = await nc.jetstream().views.kv("adopted");
+                const again = await broker.nc.jetstream().views.kv("adopted");
                 assert.equal(new TextDecoder().decode((await again.get("b"))!.value), "2");
             });
 
             test("an immutable difference (storage) fails naming the field and the way out; nothing touched", async () => {
-                await rawCreate(nc, { name: "ADOPT_MEM", subjects: ["adopt.mem.>"], storage: "memory" });
-                await publish(nc, "adopt.mem.x", 3);
-                const before = await brokerConfig(nc, "ADOPT_MEM");
+                await rawCreate(broker.nc, { name: "ADOPT_MEM", subjects: ["adopt.mem.>"], storage: "memory" });
+                await publish(broker.nc, "adopt.mem.x", 3);
+                const before = await brokerConfig(broker.nc, "ADOPT_MEM");
 
                 const message = await rejects(created(stream, { name: "ADOPT_MEM", subjects: ["adopt.mem.>"], storage: "file", maxBytes: "1MiB" }),
                     /stream "ADOPT_MEM"/, /storage \(storage: "memory" -> "file"\)/, new RegExp(`nats-server ${version.version.replace(/\./g, "\\.")}`),
                     /cannot change in place/, /Make the program match the broker/, /nats stream rm/);
                 assert.doesNotMatch(message, /max_bytes|maxBytes/, "only the blocking field is named");
 
-                assert.deepEqual(await brokerConfig(nc, "ADOPT_MEM"), before, "the mutable max_bytes was not applied either");
-                assert.equal(await messages(nc, "ADOPT_MEM"), 3);
+                assert.deepEqual(await brokerConfig(broker.nc, "ADOPT_MEM"), before, "the mutable max_bytes was not applied either");
+                assert.equal(await messages(broker.nc, "ADOPT_MEM"), 3);
             });
 
             test(`retention limits -> interest on adopt: ${is29 ? "refused on 2.9" : "applied in place"}`, async () => {
-                await rawCreate(nc, { name: "ADOPT_RET", subjects: ["adopt.ret.>"] });
+                await rawCreate(broker.nc, { name: "ADOPT_RET", subjects: ["adopt.ret.>"] });
                 const adopt = created(stream, { name: "ADOPT_RET", subjects: ["adopt.ret.>"], retention: "interest" });
                 if (is29) {
                     await rejects(adopt, /retention \(retention: "limits" -> "interest"\)/);
-                    assert.equal((await brokerConfig(nc, "ADOPT_RET")).retention, "limits");
+                    assert.equal((await brokerConfig(broker.nc, "ADOPT_RET")).retention, "limits");
                 } else {
                     await adopt;
-                    assert.equal((await brokerConfig(nc, "ADOPT_RET")).retention, "interest");
+                    assert.equal((await brokerConfig(broker.nc, "ADOPT_RET")).retention, "interest");
                 }
             });
         });
@@ -178,50 +165,50 @@ for (const version of bothServerVersions()) {
                 test("stream compression s2 fails naming compression and the version; nothing created", async () => {
                     await rejects(created(stream, { name: "COMP", subjects: ["comp.>"], compression: "s2" }),
                         /stream "COMP"/, /create failed/, /nats-server 2\.9\.\d+ does not support compression \(needs nats-server >= 2\.10\.0\)/);
-                    assert.equal(await streamInfo(nc, "COMP"), undefined);
+                    assert.equal(await streamInfo(broker.nc, "COMP"), undefined);
                 });
 
                 test("KV and object store compression fail the same way", async () => {
                     await rejects(created(keyValue, { bucket: "comp", compression: true }), /KV bucket "comp"/, /compression/, /2\.9\./);
-                    assert.equal(await streamInfo(nc, "KV_comp"), undefined);
+                    assert.equal(await streamInfo(broker.nc, "KV_comp"), undefined);
                     await rejects(created(objectStore, { bucket: "comp", compression: true }), /object store "comp"/, /compression/, /2\.9\./);
-                    assert.equal(await streamInfo(nc, "OBJ_comp"), undefined);
+                    assert.equal(await streamInfo(broker.nc, "OBJ_comp"), undefined);
                 });
 
                 test("adopting an existing stream with compression s2 fails too, and leaves it alone", async () => {
-                    await rawCreate(nc, { name: "COMP_ADOPT", subjects: ["comp.adopt.>"] });
+                    await rawCreate(broker.nc, { name: "COMP_ADOPT", subjects: ["comp.adopt.>"] });
                     await rejects(created(stream, { name: "COMP_ADOPT", subjects: ["comp.adopt.>"], compression: "s2" }),
                         /stream "COMP_ADOPT"/, /does not support compression/);
                     await rejects(created(stream, { name: "COMP_ADOPT", subjects: ["comp.adopt.>"], maxBytes: "1MiB", compression: "s2" }),
                         /does not support compression/);
-                    assert.equal((await brokerConfig(nc, "COMP_ADOPT")).max_bytes, -1);
+                    assert.equal((await brokerConfig(broker.nc, "COMP_ADOPT")).max_bytes, -1);
                 });
 
                 test("metadata fails, default-valued newer fields are dropped", async () => {
                     await rejects(created(stream, { name: "META", subjects: ["meta.>"], metadata: { owner: "ops" } }), /does not support metadata/);
                     await created(stream, { name: "PLAIN", subjects: ["plain.>"], compression: "none", metadata: {} });
-                    const plain = await brokerConfig(nc, "PLAIN");
+                    const plain = await brokerConfig(broker.nc, "PLAIN");
                     assert.equal(plain.compression, undefined);
                     assert.equal(plain.metadata, undefined);
                 });
             } else {
                 test("stream compression s2 applies", async () => {
                     const { outs } = await created(stream, { name: "COMP", subjects: ["comp.>"], compression: "s2" });
-                    assert.equal((await brokerConfig(nc, "COMP")).compression, "s2");
+                    assert.equal((await brokerConfig(broker.nc, "COMP")).compression, "s2");
                     assert.equal(outs.compression, "s2");
                 });
 
                 test("KV and object store compression apply", async () => {
                     const kv = await created(keyValue, { bucket: "comp", compression: true });
-                    assert.equal((await brokerConfig(nc, "KV_comp")).compression, "s2");
+                    assert.equal((await brokerConfig(broker.nc, "KV_comp")).compression, "s2");
                     assert.equal(kv.outs.compression, true);
                     await created(objectStore, { bucket: "comp", compression: true });
-                    assert.equal((await brokerConfig(nc, "OBJ_comp")).compression, "s2");
+                    assert.equal((await brokerConfig(broker.nc, "OBJ_comp")).compression, "s2");
                 });
 
                 test("user metadata applies next to the server's own keys", async () => {
                     const { outs } = await created(stream, { name: "META", subjects: ["meta.>"], metadata: { owner: "ops" } });
-                    assert.deepEqual((await brokerConfig(nc, "META")).metadata, { owner: "ops" });
+                    assert.deepEqual((await brokerConfig(broker.nc, "META")).metadata, { owner: "ops" });
                     assert.deepEqual(outs.metadata, { owner: "ops" });
                     assert.deepEqual((outs.config as { metadata: unknown }).metadata, { owner: "ops" }, "no _nats.* keys in state");
                 });
@@ -231,7 +218,7 @@ for (const version of bothServerVersions()) {
         test("replicas > 1 on a single server fails before anything is created (a cluster is needed)", async () => {
             await rejects(created(stream, { name: "R3ALONE", subjects: ["r3alone"], replicas: 3 }),
                 /stream "R3ALONE"/, /replicas 3 needs a JetStream cluster/, /runs alone: use replicas 1/);
-            assert.equal(await streamInfo(nc, "R3ALONE"), undefined);
+            assert.equal(await streamInfo(broker.nc, "R3ALONE"), undefined);
             const { id, outs, inputs } = await created(stream, { name: "R1ALONE", subjects: ["r1alone"] });
             await rejects(stream.diff!(id, outs, { ...inputs, replicas: 3 }), /replicas 3 needs a JetStream cluster/);
         });
@@ -290,7 +277,7 @@ for (const version of bothServerVersions()) {
         });
 
         test("a subject another stream captures fails with the broker's code and advice", async () => {
-            await rawCreate(nc, { name: "OWNER", subjects: ["owned.>"] });
+            await rawCreate(broker.nc, { name: "OWNER", subjects: ["owned.>"] });
             await rejects(created(stream, { name: "INTRUDER", subjects: ["owned.x"] }), /stream "INTRUDER": create failed/, /10065/, /another stream on the broker/);
         });
 

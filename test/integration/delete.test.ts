@@ -2,14 +2,13 @@
 // stream, bucket or store that holds messages fails unless the program opts
 // in with allowDataLoss, and leaves everything as it was.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { NatsConnection } from "nats";
-import { closeConnections } from "../../providers/connection";
 import { provider as keyValue } from "../../providers/keyValue";
 import { provider as objectStore } from "../../providers/objectStore";
 import { provider as stream } from "../../providers/stream";
-import { bothServerVersions, NatsServer, startServer } from "../harness/nats";
-import { brokerConfig, checked, configFor, configure, created, isolateFromNatsEnv, messages, Props, Provider, publish, rawDelete, rejects, streamInfo } from "./support";
+import { bothServerVersions } from "../harness/nats";
+import { brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, Props, Provider, publish, rawDelete, rejects, streamInfo } from "./support";
 
 isolateFromNatsEnv();
 
@@ -57,18 +56,7 @@ const KINDS: Kind[] = [
 
 for (const version of bothServerVersions()) {
     describe(`nats-server ${version.version}`, () => {
-        let server: NatsServer;
-        let nc: NatsConnection;
-
-        before(async () => {
-            server = await startServer({ bin: version.bin });
-            nc = await server.connect();
-            await configure(configFor(server));
-        });
-        after(async () => {
-            await closeConnections();
-            await server?.stop();
-        });
+        const broker = brokerForSuite(version);
 
         for (const k of KINDS) {
             describe(k.label, () => {
@@ -77,36 +65,36 @@ for (const version of bothServerVersions()) {
                 test("holding messages: delete fails clearly and leaves it intact", async () => {
                     const name = `${short}_full`;
                     const { id, outs } = await created(k.p, k.args(name));
-                    await k.fill(nc, name, 3);
-                    const held = await messages(nc, k.stream(name));
-                    const config = await brokerConfig(nc, k.stream(name));
+                    await k.fill(broker.nc, name, 3);
+                    const held = await messages(broker.nc, k.stream(name));
+                    const config = await brokerConfig(broker.nc, k.stream(name));
                     await rejects(k.p.delete!(id, outs), k.named(name), new RegExp(`it holds ${held} messages \\(\\d+ bytes\\)`),
                         /Nothing was changed/, /allowDataLoss: true/);
-                    assert.equal(await messages(nc, k.stream(name)), held);
-                    assert.deepEqual(await brokerConfig(nc, k.stream(name)), config);
+                    assert.equal(await messages(broker.nc, k.stream(name)), held);
+                    assert.deepEqual(await brokerConfig(broker.nc, k.stream(name)), config);
                 });
 
                 test("holding messages with allowDataLoss: true in state: deleted", async () => {
                     const name = `${short}_optin`;
                     const { id, outs } = await created(k.p, { ...k.args(name), allowDataLoss: true });
                     assert.equal(outs.allowDataLoss, true);
-                    await k.fill(nc, name, 2);
+                    await k.fill(broker.nc, name, 2);
                     await k.p.delete!(id, outs);
-                    assert.equal(await streamInfo(nc, k.stream(name)), undefined);
+                    assert.equal(await streamInfo(broker.nc, k.stream(name)), undefined);
                 });
 
                 test("empty: deleted freely", async () => {
                     const name = `${short}_empty`;
                     const { id, outs } = await created(k.p, k.args(name));
                     await k.p.delete!(id, outs);
-                    assert.equal(await streamInfo(nc, k.stream(name)), undefined);
+                    assert.equal(await streamInfo(broker.nc, k.stream(name)), undefined);
                 });
 
                 test("already gone: delete succeeds", async () => {
                     const name = `${short}_gone`;
                     const { id, outs } = await created(k.p, k.args(name));
-                    await k.fill(nc, name, 1);
-                    await rawDelete(nc, k.stream(name));
+                    await k.fill(broker.nc, name, 1);
+                    await rawDelete(broker.nc, k.stream(name));
                     await k.p.delete!(id, outs);
                     await k.p.delete!(id, outs);
                 });
@@ -114,35 +102,35 @@ for (const version of bothServerVersions()) {
                 test("replacement with allowDataLoss in the new inputs: diff's opt-in carries to the delete", async () => {
                     const name = `${short}_repl`;
                     const { id, outs } = await created(k.p, k.args(name));
-                    await k.fill(nc, name, 2);
+                    await k.fill(broker.nc, name, 2);
                     const news = await checked(k.p, { ...k.args(name), storage: "memory", allowDataLoss: true });
                     const diff = await k.p.diff!(id, outs, news);
                     assert.deepEqual(diff, { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
                     assert.equal(outs.allowDataLoss, false);
                     await k.p.delete!(id, outs); // the engine passes the old state: allowDataLoss false
-                    assert.equal(await streamInfo(nc, k.stream(name)), undefined);
+                    assert.equal(await streamInfo(broker.nc, k.stream(name)), undefined);
                     const { outs: replaced } = await k.p.create(news);
-                    assert.equal((await brokerConfig(nc, k.stream(name))).storage, "memory");
+                    assert.equal((await brokerConfig(broker.nc, k.stream(name))).storage, "memory");
                     assert.equal((replaced as Props).allowDataLoss, true);
                 });
 
                 test("replacement without the opt-in: the delete fails and nothing is lost", async () => {
                     const name = `${short}_norepl`;
                     const { id, outs } = await created(k.p, k.args(name));
-                    await k.fill(nc, name, 2);
-                    const held = await messages(nc, k.stream(name));
+                    await k.fill(broker.nc, name, 2);
+                    const held = await messages(broker.nc, k.stream(name));
                     const news = await checked(k.p, { ...k.args(name), storage: "memory" });
                     assert.deepEqual((await k.p.diff!(id, outs, news)).replaces, ["storage"]);
                     await rejects(k.p.delete!(id, outs), k.named(name), /it holds \d+ messages/, /deleting or replacing it would lose/);
-                    assert.equal(await messages(nc, k.stream(name)), held);
-                    assert.equal((await brokerConfig(nc, k.stream(name))).storage, "file");
+                    assert.equal(await messages(broker.nc, k.stream(name)), held);
+                    assert.equal((await brokerConfig(broker.nc, k.stream(name))).storage, "file");
                 });
             });
         }
 
         test("an in-place diff with allowDataLoss does not open the guard for a later delete", async () => {
             const { id, outs } = await created(stream, { name: "GUARD_INPLACE", subjects: ["guard.inplace.>"] });
-            await publish(nc, "guard.inplace.x", 1);
+            await publish(broker.nc, "guard.inplace.x", 1);
             await stream.diff!(id, outs, await checked(stream, { name: "GUARD_INPLACE", subjects: ["guard.inplace.>"], maxMsgs: 10, allowDataLoss: true }));
             await rejects(stream.delete!(id, outs), /it holds 1 message /);
         });
@@ -150,11 +138,11 @@ for (const version of bothServerVersions()) {
         test("a later diff without the opt-in withdraws an earlier one", async () => {
             const args = { name: "GUARD_WITHDRAW", subjects: ["guard.withdraw.>"] };
             const { id, outs } = await created(stream, args);
-            await publish(nc, "guard.withdraw.x", 1);
+            await publish(broker.nc, "guard.withdraw.x", 1);
             await stream.diff!(id, outs, await checked(stream, { ...args, storage: "memory", allowDataLoss: true }));
             await stream.diff!(id, outs, await checked(stream, { ...args, storage: "memory" }));
             await rejects(stream.delete!(id, outs), /it holds 1 message /);
-            assert.equal(await messages(nc, "GUARD_WITHDRAW"), 1);
+            assert.equal(await messages(broker.nc, "GUARD_WITHDRAW"), 1);
         });
     });
 }

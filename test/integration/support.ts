@@ -7,7 +7,9 @@ import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { NatsConnection } from "nats";
 import { provider as streamProvider } from "../../providers/stream";
-import { jsApi, JsApiError, NatsServer, ServerVersion } from "../harness/nats";
+import { after, before } from "node:test";
+import { closeConnections } from "../../providers/connection";
+import { jsApi, JsApiError, NatsServer, ServerVersion, startServer } from "../harness/nats";
 
 export type Provider = pulumi.dynamic.ResourceProvider;
 export type Props = Record<string, unknown> & { stream: string; config: Record<string, unknown>; allowDataLoss: boolean };
@@ -18,6 +20,24 @@ export type Props = Record<string, unknown> & { stream: string; config: Record<s
  */
 export async function configure(settings: Record<string, string | undefined>): Promise<void> {
     await streamProvider.configure!({ config: { get: (key: string) => settings[key] } } as unknown as pulumi.dynamic.ConfigureRequest);
+}
+
+/**
+ * A harness server of `version` for the calling describe, started in before()
+ * and stopped in after(), with the providers pointed at it.
+ */
+export function brokerForSuite(version: ServerVersion): { server: NatsServer; nc: NatsConnection } {
+    const broker = {} as { server: NatsServer; nc: NatsConnection };
+    before(async () => {
+        broker.server = await startServer({ bin: version.bin });
+        broker.nc = await broker.server.connect();
+        await configure(configFor(broker.server));
+    });
+    after(async () => {
+        await closeConnections();
+        await broker.server?.stop();
+    });
+    return broker;
 }
 
 /** Stack config for an unauthenticated harness server. */

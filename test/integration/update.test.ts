@@ -3,15 +3,13 @@
 // version rules decide retention, and drift made behind the providers' back
 // shows up in read() and the next diff.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { NatsConnection } from "nats";
-import { closeConnections } from "../../providers/connection";
+import { before, describe, test } from "node:test";
 import { provider as keyValue } from "../../providers/keyValue";
 import { provider as objectStore } from "../../providers/objectStore";
 import { provider as stream } from "../../providers/stream";
-import { bothServerVersions, NatsServer, startServer } from "../harness/nats";
+import { bothServerVersions } from "../harness/nats";
 import {
-    brokerConfig, checked, configFor, configure, created, isolateFromNatsEnv, messages, Props, publish, rawDelete, rawUpdate, rejects,
+    brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, Props, publish, rawDelete, rawUpdate, rejects,
 } from "./support";
 
 isolateFromNatsEnv();
@@ -20,35 +18,24 @@ const MiB = 1024 ** 2;
 
 for (const version of bothServerVersions()) {
     describe(`nats-server ${version.version}`, () => {
-        let server: NatsServer;
-        let nc: NatsConnection;
+        const broker = brokerForSuite(version);
         const is29 = version.label === "2.9";
-
-        before(async () => {
-            server = await startServer({ bin: version.bin });
-            nc = await server.connect();
-            await configure(configFor(server));
-        });
-        after(async () => {
-            await closeConnections();
-            await server?.stop();
-        });
 
         describe("in-place updates", () => {
             test("stream maxBytes, maxAge and subjects: diff in place, update read back, messages kept", async () => {
                 const args = { name: "UPD", subjects: ["upd.a.>"], maxBytes: "1MiB", maxAge: "1h" };
                 const { id, outs } = await created(stream, args);
-                await publish(nc, "upd.a.x", 4);
+                await publish(broker.nc, "upd.a.x", 4);
 
                 const news = await checked(stream, { ...args, subjects: ["upd.a.>", "upd.b.>"], maxBytes: "2MiB", maxAge: "2h" });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 const { outs: updated } = await stream.update!(id, outs, news);
 
-                const config = await brokerConfig(nc, "UPD");
+                const config = await brokerConfig(broker.nc, "UPD");
                 assert.equal(config.max_bytes, 2 * MiB);
                 assert.equal(config.max_age, 7200e9);
                 assert.deepEqual(config.subjects, ["upd.a.>", "upd.b.>"]);
-                assert.equal(await messages(nc, "UPD"), 4);
+                assert.equal(await messages(broker.nc, "UPD"), 4);
                 assert.equal(updated.maxBytes, "2MiB");
                 assert.equal(updated.maxAge, "2h");
                 assert.deepEqual(updated.config, config);
@@ -61,7 +48,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(stream, { ...args, maxAge: "30s" });
                 assert.equal((await stream.diff!(id, outs, news)).changes, true);
                 await stream.update!(id, outs, news);
-                const config = await brokerConfig(nc, "UPD_SHORT");
+                const config = await brokerConfig(broker.nc, "UPD_SHORT");
                 assert.equal(config.max_age, 30e9);
                 assert.equal(config.duplicate_window, 30e9);
             });
@@ -72,7 +59,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(stream, { name: "UPD_RESET", subjects: ["upd.reset.>"] });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 await stream.update!(id, outs, news);
-                const config = await brokerConfig(nc, "UPD_RESET");
+                const config = await brokerConfig(broker.nc, "UPD_RESET");
                 assert.equal(config.max_msgs, -1);
                 assert.equal(config.description, undefined);
             });
@@ -82,7 +69,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(keyValue, { bucket: "upd", history: 5, ttl: "1d", maxBytes: "10MiB" });
                 assert.deepEqual(await keyValue.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 const { outs: updated } = await keyValue.update!(id, outs, news);
-                const config = await brokerConfig(nc, "KV_upd");
+                const config = await brokerConfig(broker.nc, "KV_upd");
                 assert.equal(config.max_msgs_per_subject, 5);
                 assert.equal(config.max_age, 86400e9);
                 assert.equal(config.max_bytes, 10 * MiB);
@@ -96,7 +83,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(objectStore, { bucket: "upd", maxBytes: "4MiB", ttl: "30d" });
                 assert.deepEqual(await objectStore.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 await objectStore.update!(id, outs, news);
-                const config = await brokerConfig(nc, "OBJ_upd");
+                const config = await brokerConfig(broker.nc, "OBJ_upd");
                 assert.equal(config.max_bytes, 4 * MiB);
                 assert.equal(config.max_age, 30 * 86400e9);
             });
@@ -107,7 +94,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(stream, { ...args, denyDelete: true });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 const { outs: updated } = await stream.update!(id, outs, news);
-                assert.equal((await brokerConfig(nc, "UPD_DENY")).deny_delete, true);
+                assert.equal((await brokerConfig(broker.nc, "UPD_DENY")).deny_delete, true);
 
                 const back = await checked(stream, { ...args, denyDelete: false });
                 assert.deepEqual(await stream.diff!(id, updated as Props, back), { changes: true, replaces: ["denyDelete"], deleteBeforeReplace: true });
@@ -115,12 +102,12 @@ for (const version of bothServerVersions()) {
 
             test("only allowDataLoss changed: a change, nothing sent to the broker", async () => {
                 const { id, outs } = await created(stream, { name: "UPD_ADL", subjects: ["upd.adl.>"] });
-                const before = await brokerConfig(nc, "UPD_ADL");
+                const before = await brokerConfig(broker.nc, "UPD_ADL");
                 const news = await checked(stream, { name: "UPD_ADL", subjects: ["upd.adl.>"], allowDataLoss: true });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 const { outs: updated } = await stream.update!(id, outs, news);
                 assert.equal(updated.allowDataLoss, true);
-                assert.deepEqual(await brokerConfig(nc, "UPD_ADL"), before);
+                assert.deepEqual(await brokerConfig(broker.nc, "UPD_ADL"), before);
             });
         });
 
@@ -128,7 +115,7 @@ for (const version of bothServerVersions()) {
             before(async () => {
                 await created(stream, { name: "MS_ORIGIN", subjects: ["ms.origin.>"] });
                 await created(stream, { name: "MS_OTHER", subjects: ["ms.other.>"] });
-                await publish(nc, "ms.origin.a", 2);
+                await publish(broker.nc, "ms.origin.a", 2);
             });
 
             test("a mirror's limits change in place; the mirror itself is sent unchanged", async () => {
@@ -136,7 +123,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(stream, { name: "MS_MIRROR", mirror: { name: "MS_ORIGIN" }, maxBytes: "1MiB" });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 await stream.update!(id, outs, news);
-                const config = await brokerConfig(nc, "MS_MIRROR");
+                const config = await brokerConfig(broker.nc, "MS_MIRROR");
                 assert.equal(config.max_bytes, MiB);
                 assert.deepEqual(config.mirror, { name: "MS_ORIGIN" });
             });
@@ -157,7 +144,7 @@ for (const version of bothServerVersions()) {
                 } else {
                     assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: false });
                     await stream.update!(id, outs, news);
-                    const config = await brokerConfig(nc, "MS_PROMOTE");
+                    const config = await brokerConfig(broker.nc, "MS_PROMOTE");
                     assert.equal(config.mirror, undefined);
                     assert.deepEqual(config.subjects, ["ms.promoted.>"]);
                 }
@@ -168,24 +155,24 @@ for (const version of bothServerVersions()) {
                 const news = await checked(stream, { name: "MS_AGG", sources: [{ name: "MS_ORIGIN", filterSubject: "ms.origin.a" }, { name: "MS_OTHER" }] });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 const { outs: updated } = await stream.update!(id, outs, news);
-                assert.deepEqual((await brokerConfig(nc, "MS_AGG")).sources, [{ name: "MS_ORIGIN", filter_subject: "ms.origin.a" }, { name: "MS_OTHER" }]);
+                assert.deepEqual((await brokerConfig(broker.nc, "MS_AGG")).sources, [{ name: "MS_ORIGIN", filter_subject: "ms.origin.a" }, { name: "MS_OTHER" }]);
                 const fewer = await checked(stream, { name: "MS_AGG", sources: [{ name: "MS_OTHER" }] });
                 await stream.update!(id, updated as Props, fewer);
-                assert.deepEqual((await brokerConfig(nc, "MS_AGG")).sources, [{ name: "MS_OTHER" }]);
+                assert.deepEqual((await brokerConfig(broker.nc, "MS_AGG")).sources, [{ name: "MS_OTHER" }]);
             });
 
             test("sealing applies in place although the server forces other settings with it; unsealing is a replace", async () => {
                 const args = { name: "MS_SEAL", subjects: ["ms.seal.>"], maxAge: "1h", allowRollup: true };
                 const { id, outs } = await created(stream, args);
-                await publish(nc, "ms.seal.x", 2);
+                await publish(broker.nc, "ms.seal.x", 2);
                 const news = await checked(stream, { ...args, sealed: true });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: [], deleteBeforeReplace: false });
                 const { outs: sealed } = await stream.update!(id, outs, news);
-                const config = await brokerConfig(nc, "MS_SEAL");
+                const config = await brokerConfig(broker.nc, "MS_SEAL");
                 assert.equal(config.sealed, true);
                 assert.equal(config.deny_delete, true);
                 assert.equal(config.max_age, 0);
-                assert.equal(await messages(nc, "MS_SEAL"), 2);
+                assert.equal(await messages(broker.nc, "MS_SEAL"), 2);
                 assert.deepEqual(await stream.diff!(id, sealed as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false }, "no plan once sealed");
                 const r = await stream.read!(id, sealed as Props);
                 assert.deepEqual(await stream.diff!(id, r.props as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false }, "nor after refresh");
@@ -205,7 +192,7 @@ for (const version of bothServerVersions()) {
                 const news = await checked(stream, { ...args, storage: "memory", maxBytes: "1MiB" });
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
                 await rejects(stream.update!(id, outs, news), /stream "REP_STORAGE": update failed/, /storage \(storage: "file" -> "memory"\)/);
-                const config = await brokerConfig(nc, "REP_STORAGE");
+                const config = await brokerConfig(broker.nc, "REP_STORAGE");
                 assert.equal(config.storage, "file");
                 assert.equal(config.max_bytes, -1);
             });
@@ -218,11 +205,11 @@ for (const version of bothServerVersions()) {
                 if (is29) {
                     assert.deepEqual(diff, { changes: true, replaces: ["retention"], deleteBeforeReplace: true });
                     await rejects(stream.update!(id, outs, news), /retention \(retention: "limits" -> "interest"\)/);
-                    assert.equal((await brokerConfig(nc, "REP_RET")).retention, "limits");
+                    assert.equal((await brokerConfig(broker.nc, "REP_RET")).retention, "limits");
                 } else {
                     assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: false });
                     await stream.update!(id, outs, news);
-                    assert.equal((await brokerConfig(nc, "REP_RET")).retention, "interest");
+                    assert.equal((await brokerConfig(broker.nc, "REP_RET")).retention, "interest");
                 }
             });
 
@@ -251,7 +238,7 @@ for (const version of bothServerVersions()) {
                 } else {
                     assert.deepEqual(diff.replaces, []);
                     await stream.update!(id, outs, news);
-                    assert.equal((await brokerConfig(nc, "REP_MC")).max_consumers, 10);
+                    assert.equal((await brokerConfig(broker.nc, "REP_MC")).max_consumers, 10);
                 }
             });
 
@@ -265,7 +252,7 @@ for (const version of bothServerVersions()) {
                 } else {
                     assert.deepEqual(diff.replaces, []);
                     await stream.update!(id, outs, news);
-                    assert.deepEqual((await brokerConfig(nc, "REP_RP")).republish, { src: "rep.rp.>", dest: "out.rp.>" });
+                    assert.deepEqual((await brokerConfig(broker.nc, "REP_RP")).republish, { src: "rep.rp.>", dest: "out.rp.>" });
                 }
             });
         });
@@ -284,7 +271,7 @@ for (const version of bothServerVersions()) {
             test("max_bytes changed behind the provider's back: read() shows it, the next diff plans it back", async () => {
                 const args = { name: "DRIFT", subjects: ["drift.>"], maxBytes: "1MiB" };
                 const { id, outs, inputs } = await created(stream, args);
-                await rawUpdate(nc, "DRIFT", { max_bytes: 3 * MiB });
+                await rawUpdate(broker.nc, "DRIFT", { max_bytes: 3 * MiB });
 
                 const r = await stream.read!(id, outs);
                 assert.equal(r.id, "DRIFT");
@@ -296,7 +283,7 @@ for (const version of bothServerVersions()) {
 
                 assert.deepEqual(await stream.diff!(id, r.props as Props, inputs), { changes: true, replaces: [], deleteBeforeReplace: false });
                 await stream.update!(id, r.props as Props, inputs);
-                assert.equal((await brokerConfig(nc, "DRIFT")).max_bytes, MiB);
+                assert.equal((await brokerConfig(broker.nc, "DRIFT")).max_bytes, MiB);
             });
 
             test("read() of an unchanged resource returns the same props and inputs that check accepts", async () => {
@@ -308,7 +295,7 @@ for (const version of bothServerVersions()) {
 
             test("deleted behind its back: read() returns {} and update says to refresh", async () => {
                 const { id, outs, inputs } = await created(objectStore, { bucket: "drift_gone" });
-                await rawDelete(nc, "OBJ_drift_gone");
+                await rawDelete(broker.nc, "OBJ_drift_gone");
                 assert.deepEqual(await objectStore.read!(id, outs), {});
                 await rejects(objectStore.update!(id, outs, inputs), /object store "drift_gone" \(stream OBJ_drift_gone\): update failed/, /no longer exists/, /refresh/);
             });
@@ -316,7 +303,7 @@ for (const version of bothServerVersions()) {
             test("a drifted setting that cannot change back in place plans a replace", async () => {
                 const args = { name: "DRIFT_DENY", subjects: ["driftdeny.>"] };
                 const { id, outs, inputs } = await created(stream, args);
-                await rawUpdate(nc, "DRIFT_DENY", { deny_delete: true });
+                await rawUpdate(broker.nc, "DRIFT_DENY", { deny_delete: true });
                 const r = await stream.read!(id, outs);
                 assert.equal(r.props!.denyDelete, true);
                 assert.deepEqual(await stream.diff!(id, r.props as Props, inputs), { changes: true, replaces: ["denyDelete"], deleteBeforeReplace: true });
