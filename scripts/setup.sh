@@ -41,7 +41,7 @@ current="Pulumi Node.js language host"
 # Always rebuilt: it is ours and takes seconds, so edits to it take effect.
 (cd tools/pulumi && go build -trimpath -ldflags "$ldflags" -o "$pulumi_bin/pulumi-language-nodejs" ./language-nodejs)
 install -m 0755 tools/pulumi/pulumi-resource-pulumi-nodejs "$pulumi_bin/pulumi-resource-pulumi-nodejs"
-[ "$(pulumi version)" = "v$PULUMI_VERSION" ] || fail "pulumi version says $(pulumi version), wanted v$PULUMI_VERSION"
+[ "$("$pulumi_bin/pulumi" version)" = "v$PULUMI_VERSION" ] || fail "pulumi version says $("$pulumi_bin/pulumi" version), wanted v$PULUMI_VERSION"
 
 # nats-server, current line, from the Go module proxy.
 current="nats-server v$NATS_SERVER_VERSION"
