@@ -15,7 +15,7 @@ export = async () => {
         config = parseStackConfig(raw);
         entries = desiredFleet(config);
         const nc = await brokerConnection(resolveSettings((key) => raw[`${NAMESPACE}:${key}`]));
-        const problems = await fleetProblems(nc, entries, config.monitorUrls);
+        const problems = await fleetProblems(nc, entries, config.monitorUrls, (message) => pulumi.log.warn(message));
         if (problems.length) {
             throw new Error(`the kanade fleet cannot be applied to this broker; nothing was changed:\n  - ${problems.join("\n  - ")}`);
         }
@@ -33,3 +33,4 @@ export = async () => {
         reservation: { file: formatSize(total.file), memory: formatSize(total.memory), replicas: config.replicas },
     };
 };
+

@@ -118,9 +118,17 @@ function doesNotFit(storage: Storage, need: number, where: string, limit: number
 /**
  * Every problem that would make `pulumi up` fail halfway: overlaps (10065)
  * and storage reservations that do not fit the account's limits or, with
- * monitoring URLs, each server's own store (10047).
+ * monitoring URLs, each server's own store (10047). A monitoring endpoint
+ * that does not answer is skipped with a warning (a cluster node that is down
+ * hosts no new replicas, and the rest of the cluster still serves the plan);
+ * only when none answers does the check fail.
  */
-export async function fleetProblems(nc: NatsConnection, entries: FleetEntry[], monitorUrls: string[]): Promise<string[]> {
+export async function fleetProblems(
+    nc: NatsConnection,
+    entries: FleetEntry[],
+    monitorUrls: string[],
+    warn: (message: string) => void = () => undefined,
+): Promise<string[]> {
     const fleetStreams = new Set(entries.map((e) => e.config.name));
     const onBroker = await brokerStreams(nc);
     const others = onBroker.filter((c) => !fleetStreams.has(c.name));
@@ -138,8 +146,13 @@ export async function fleetProblems(nc: NatsConnection, entries: FleetEntry[], m
 
     // A server hosting a replica reserves max_bytes once; assume any server may host any stream.
     const existingFleet = onBroker.filter((c) => fleetStreams.has(c.name));
-    for (const url of monitorUrls) {
-        const jsz = await fetchJsz(url);
+    const answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url).then((jsz) => ({ url, jsz }), (err: Error) => ({ url, err }))));
+    const failed = answers.filter((a) => "err" in a);
+    if (failed.length && failed.length === answers.length) throw failed[0].err;
+    for (const a of failed) warn(`${a.err.message}; skipping that server's storage check`);
+    for (const a of answers) {
+        if (!("jsz" in a)) continue;
+        const { url, jsz } = a;
         for (const storage of ["file", "memory"] as const) {
             const need = fleet.filter((r) => r.storage === storage).reduce((s, r) => s + r.perServer, 0);
             const limit = storage === "file" ? jsz.config?.max_storage : jsz.config?.max_memory;

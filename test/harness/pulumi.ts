@@ -22,7 +22,8 @@ export class PulumiWorkspace {
         readonly projectDir: string,
         readonly stack: string,
         readonly dir: string,
-        private readonly env: NodeJS.ProcessEnv,
+        /** The environment every CLI run gets (backend, PULUMI_HOME, passphrase). */
+        readonly env: NodeJS.ProcessEnv,
     ) {}
 
     /** A fresh backend with one initialised stack of the project in projectDir. */
