@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ConfigGetter, brokerConnection, jsApi, resolveSettings } from "./connection";
 import { ERR, JetStreamError, resourceError } from "./errors";
 import { FieldChange, compare, describeChange, forServer } from "./plan";
-import { Field, MANAGED_FIELDS, StreamConfig, Version, isServerMetadataKey, parseVersion } from "./rules";
+import { Field, MANAGED_FIELDS, StreamConfig, Version, parseVersion, withUserMetadata } from "./rules";
 
 /** What every kind's checked inputs carry besides its own settings. */
 export interface ManagedInputs {
@@ -76,16 +76,6 @@ async function streamInfo(nc: Awaited<ReturnType<typeof brokerConnection>>, stre
     }
 }
 
-/** The config as state keeps it: without the server's own metadata keys. */
-function stateConfig(config: StreamConfig): StreamConfig {
-    const out = { ...config };
-    if (out.metadata) {
-        const kept = Object.entries(out.metadata).filter(([k]) => !isServerMetadataKey(k));
-        if (kept.length) out.metadata = Object.fromEntries(kept);
-        else delete out.metadata;
-    }
-    return out;
-}
 
 export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pulumi.dynamic.ResourceProvider {
     type Inputs = z.infer<S>;
@@ -94,7 +84,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     const describeInputs = (inputs: Inputs) => describe(kind.nameOf(inputs), kind.streamName(inputs));
 
     const outputs = (config: StreamConfig, allowDataLoss: boolean): Outputs<Inputs> =>
-        ({ ...kind.fromStreamConfig(config), allowDataLoss, stream: config.name, config: stateConfig(config) }) as Outputs<Inputs>;
+        ({ ...kind.fromStreamConfig(config), allowDataLoss, stream: config.name, config: withUserMetadata(config) }) as Outputs<Inputs>;
 
     /** Fails unless the server stored what was sent (older servers drop fields they do not know). */
     const verifyApplied = (resource: string, desired: StreamConfig, applied: StreamConfig, version: Version, versionText: string) => {

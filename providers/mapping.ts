@@ -2,7 +2,7 @@
 // config for the settings all three kinds share.
 import { z } from "zod";
 import { placement, republish } from "./schema";
-import { StreamConfig } from "./rules";
+import { StreamConfig, userMetadata } from "./rules";
 import { durationToNanos, formatDuration, formatSize, sizeToBytes } from "./units";
 
 type Placement = z.infer<typeof placement>;
@@ -40,10 +40,6 @@ export function metadataToServer(m: Record<string, string>): Record<string, stri
     return Object.keys(m).length ? m : undefined;
 }
 
-/** User metadata only: the server's own `_nats.*` keys are not configuration. */
-export function metadataFromServer(m: Record<string, string> | undefined): Record<string, string> {
-    return Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !k.startsWith("_nats.")));
-}
 
 function compactObject<T extends object>(o: T): T {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -72,6 +68,6 @@ export function commonFromServer(c: StreamConfig) {
         storage: c.storage ?? "file",
         replicas: c.num_replicas ?? 1,
         ...(placementFromServer(c.placement) ? { placement: placementFromServer(c.placement) } : {}),
-        metadata: metadataFromServer(c.metadata),
+        metadata: userMetadata(c.metadata),
     };
 }

@@ -3,7 +3,7 @@
 // server's own metadata keys are ignored, and each difference is classified
 // by the connected version's rules (rules.ts).
 import { isDeepStrictEqual } from "node:util";
-import { CREATE_ONLY, Change, Field, MANAGED_FIELDS, RULES, SEALED_FORCES, StreamConfig, Version, atLeast, isServerMetadataKey } from "./rules";
+import { CREATE_ONLY, Change, Field, MANAGED_FIELDS, RULES, SEALED_FORCES, StreamConfig, Version, atLeast, withUserMetadata } from "./rules";
 
 export interface FieldChange {
     field: Field;
@@ -14,7 +14,7 @@ export interface FieldChange {
 
 /** The config as the broker stores it: defaults filled in, server metadata dropped. */
 export function effective(config: StreamConfig): StreamConfig {
-    const out: StreamConfig = { ...config };
+    const out: StreamConfig = withUserMetadata(config);
     const set = out as Record<string, unknown>;
     for (const field of MANAGED_FIELDS) {
         const rule = RULES[field] as { fill?: (c: StreamConfig) => unknown };
@@ -31,11 +31,6 @@ export function effective(config: StreamConfig): StreamConfig {
         if (out[limit] === 0 || (out[limit] as number) < -1) out[limit] = -1;
     }
     if (out.num_replicas === 0) out.num_replicas = 1;
-    if (out.metadata) {
-        const metadata = Object.fromEntries(Object.entries(out.metadata).filter(([k]) => !isServerMetadataKey(k)));
-        if (Object.keys(metadata).length) out.metadata = metadata;
-        else delete out.metadata;
-    }
     if (out.placement && !out.placement.cluster && !out.placement.tags?.length) delete out.placement;
     return out;
 }

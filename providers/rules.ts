@@ -149,3 +149,15 @@ export const CREATE_ONLY: readonly Field[] = ["first_seq"];
 export function isServerMetadataKey(key: string): boolean {
     return key.startsWith("_nats.");
 }
+
+/** The user's metadata: the map without the server's own keys. */
+export function userMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
+    return Object.fromEntries(Object.entries(metadata ?? {}).filter(([k]) => !isServerMetadataKey(k)));
+}
+
+/** The config with only the user's metadata, and none when that is empty. */
+export function withUserMetadata(config: StreamConfig): StreamConfig {
+    const { metadata, ...rest } = config;
+    const kept = userMetadata(metadata);
+    return Object.keys(kept).length ? { ...rest, metadata: kept } : rest;
+}

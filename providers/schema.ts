@@ -1,6 +1,7 @@
 // Zod building blocks shared by the three resource schemas: names, subjects
 // and the nested settings the broker validates the same way for all kinds.
 import { z } from "zod";
+import { isServerMetadataKey } from "./rules";
 
 /** Stream names: the broker rejects whitespace, '.', '*', '>' and path separators. */
 export const streamName = z
@@ -32,7 +33,7 @@ export const replicas = z.number().int().min(1).max(5).default(1);
 export const description = z.string().max(4096).default("");
 export const metadata = z
     .record(z.string(), z.string())
-    .refine((m) => Object.keys(m).every((k) => !k.startsWith("_nats.")), { message: "keys starting with '_nats.' belong to the server" })
+    .refine((m) => !Object.keys(m).some(isServerMetadataKey), { message: "keys starting with '_nats.' belong to the server" })
     .default({});
 
 export const placement = z.strictObject({ cluster: z.string().min(1).optional(), tags: z.array(z.string().min(1)).optional() });

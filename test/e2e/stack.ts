@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { NatsConnection } from "nats";
 import { CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi";
-import { jsApi, JsApiError, NatsServer, ServerOptions, ServerVersion, startServer } from "../harness/nats";
+import { jsApi, JsApiError, NatsServer, ServerOptions, ServerVersion, startServer, withoutServerMetadata } from "../harness/nats";
 
 export const NAMESPACE = "kanade-jetstream";
 /** 1% of production: the fleet reserves ~110 MiB of file storage. */
@@ -152,18 +152,6 @@ export async function streamConfig(nc: NatsConnection, stream: string): Promise<
     const info = await streamInfo(nc, stream);
     assert.ok(info, `stream ${stream} does not exist on the broker`);
     return withoutServerMetadata(info.config);
-}
-
-/** The config without the server's `_nats.*` metadata keys (and without metadata when nothing else is left). */
-export function withoutServerMetadata<T extends Record<string, unknown>>(config: T): T {
-    const out: Record<string, unknown> = { ...config };
-    const metadata = out.metadata as Record<string, string> | undefined;
-    if (metadata) {
-        const kept = Object.entries(metadata).filter(([k]) => !k.startsWith("_nats."));
-        if (kept.length) out.metadata = Object.fromEntries(kept);
-        else delete out.metadata;
-    }
-    return out as T;
 }
 
 // ---------------------------------------------------------------- expectations (from the async-nats fixtures)

@@ -749,6 +749,21 @@ export async function jsConfig(target: Target, stream: string): Promise<Record<s
   return info.config;
 }
 
+/**
+ * A stream config without the server's `_nats.*` metadata keys (they change
+ * with the server version), and without metadata when nothing else is left.
+ */
+export function withoutServerMetadata<T extends Record<string, unknown>>(config: T): T {
+  const out: Record<string, unknown> = { ...config };
+  const metadata = out.metadata as Record<string, string> | undefined;
+  if (metadata) {
+    const kept = Object.entries(metadata).filter(([k]) => !k.startsWith("_nats."));
+    if (kept.length) out.metadata = Object.fromEntries(kept);
+    else delete out.metadata;
+  }
+  return out as T;
+}
+
 // ---------------------------------------------------------------- server versions
 
 export interface ServerVersion {

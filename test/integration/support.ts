@@ -9,7 +9,7 @@ import { NatsConnection } from "nats";
 import { provider as streamProvider } from "../../providers/stream";
 import { after, before } from "node:test";
 import { closeConnections } from "../../providers/connection";
-import { jsApi, JsApiError, NatsServer, ServerVersion, startServer } from "../harness/nats";
+import { jsApi, JsApiError, NatsServer, ServerVersion, startServer, withoutServerMetadata } from "../harness/nats";
 
 export type Provider = pulumi.dynamic.ResourceProvider;
 export type Props = Record<string, unknown> & { stream: string; config: Record<string, unknown>; allowDataLoss: boolean };
@@ -65,18 +65,6 @@ export async function rejects(promise: Promise<unknown>, ...patterns: RegExp[]):
     );
     for (const p of patterns) assert.match(message, p);
     return message;
-}
-
-/** The config without the server's `_nats.*` metadata keys (and without metadata when nothing else is left). */
-export function withoutServerMetadata<T extends Record<string, unknown>>(config: T): T {
-    const out: Record<string, unknown> = { ...config };
-    const metadata = out.metadata as Record<string, string> | undefined;
-    if (metadata) {
-        const kept = Object.entries(metadata).filter(([k]) => !k.startsWith("_nats."));
-        if (kept.length) out.metadata = Object.fromEntries(kept);
-        else delete out.metadata;
-    }
-    return out as T;
 }
 
 const FIXTURES = join(__dirname, "..", "..", "..", "test", "fixtures", "async-nats-0.49");
