@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import {
     ConnectionOptions,
     NatsConnection,
+    ServerInfo,
     connect,
     credsAuthenticator,
     nkeyAuthenticator,
@@ -102,6 +103,7 @@ export function brokerConnection(s: ConnectionSettings): Promise<NatsConnection>
     if (!pending) {
         const attempt: Promise<NatsConnection> = connect(options(s)).then(
             (nc) => {
+                if (nc.info) infoAtConnect.set(nc, nc.info);
                 void nc.closed().then(() => {
                     if (connections.get(key) === attempt) connections.delete(key);
                 });
@@ -116,6 +118,16 @@ export function brokerConnection(s: ConnectionSettings): Promise<NatsConnection>
         connections.set(key, pending);
     }
     return pending;
+}
+
+// nats.js clears a connection's server info while it reconnects.
+const infoAtConnect = new WeakMap<NatsConnection, ServerInfo>();
+
+/** What the connected nats-server said of itself (version, cluster), also while reconnecting. */
+export function serverInfo(nc: NatsConnection): ServerInfo {
+    const info = nc.info ?? infoAtConnect.get(nc);
+    if (!info) throw new Error("the NATS connection did not report the server's info");
+    return info;
 }
 
 function connectError(s: ConnectionSettings, err: unknown): Error {

@@ -4,7 +4,7 @@
 // inputs become a stream config and back.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigGetter, brokerConnection, jsApi, resolveSettings } from "./connection";
+import { ConfigGetter, brokerConnection, jsApi, resolveSettings, serverInfo } from "./connection";
 import { ERR, JetStreamError, resourceError } from "./errors";
 import { FieldChange, compare, describeChange, forServer } from "./plan";
 import { Field, MANAGED_FIELDS, StreamConfig, Version, parseVersion, withUserMetadata } from "./rules";
@@ -48,7 +48,7 @@ const replacementOptIns = new Map<string, boolean>();
 
 async function broker(): Promise<{ nc: Awaited<ReturnType<typeof brokerConnection>>; version: Version; versionText: string }> {
     const nc = await brokerConnection(resolveSettings(stackConfig));
-    const versionText = nc.info?.version ?? "0.0.0";
+    const versionText = serverInfo(nc).version;
     return { nc, version: parseVersion(versionText), versionText };
 }
 
@@ -61,7 +61,7 @@ type Broker = Awaited<ReturnType<typeof broker>>;
  */
 function requestFor(config: StreamConfig, b: Broker): StreamConfig {
     const replicas = config.num_replicas ?? 1;
-    if (replicas > 1 && !b.nc.info?.cluster) {
+    if (replicas > 1 && !serverInfo(b.nc).cluster) {
         throw new Error(`replicas ${replicas} needs a JetStream cluster, but nats-server ${b.versionText} at ${b.nc.getServer()} runs alone: use replicas 1`);
     }
     return forServer(config, b.version, b.versionText);
