@@ -9,6 +9,7 @@ import { KeyValue, KeyValueArgs, keyValueKind } from "../providers/keyValue";
 import { ObjectStore, ObjectStoreArgs, objectStoreKind } from "../providers/objectStore";
 import { StreamConfig } from "../providers/rules";
 import { Stream, StreamArgs, streamKind } from "../providers/stream";
+import { compact } from "../providers/mapping";
 import { formatSize, sizeToBytes } from "../providers/units";
 import { z } from "zod";
 
@@ -32,10 +33,6 @@ function scaled(cap: string | undefined, scale: number): string | undefined {
     return formatSize(Math.max(MIB, Math.floor((sizeToBytes(cap) * scale) / MIB) * MIB));
 }
 
-function withoutUndefined<T extends object>(o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
 /** The backing stream config of a resource's arguments, validated as its provider's check() would. */
 function streamConfigOf<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>, name: string, args: unknown): StreamConfig {
     const parsed = kind.schema.safeParse(args);
@@ -53,18 +50,18 @@ export function desiredFleet(config: StackConfig): FleetEntry[] {
         const maxBytes = o.maxBytes ?? scaled("maxBytes" in row ? row.maxBytes : undefined, config.sizeScale);
         switch (row.kind) {
             case "stream": {
-                const args: StreamArgs = withoutUndefined({
+                const args: StreamArgs = compact({
                     name: row.name, subjects: row.subjects, maxAge: o.maxAge ?? row.maxAge, maxBytes,
                     maxMsgsPerSubject: row.maxMsgsPerSubject, discard: row.discard, ...common,
                 });
                 return { kind: row.kind, row, args, protect, config: streamConfigOf(streamKind, row.name, args) };
             }
             case "keyValue": {
-                const args: KeyValueArgs = withoutUndefined({ bucket: row.name, history: row.history, ttl: o.maxAge, maxBytes, ...common });
+                const args: KeyValueArgs = compact({ bucket: row.name, history: row.history, ttl: o.maxAge, maxBytes, ...common });
                 return { kind: row.kind, row, args, protect, config: streamConfigOf(keyValueKind, row.name, args) };
             }
             case "objectStore": {
-                const args: ObjectStoreArgs = withoutUndefined({ bucket: row.name, ttl: o.maxAge ?? row.ttl, maxBytes, ...common });
+                const args: ObjectStoreArgs = compact({ bucket: row.name, ttl: o.maxAge ?? row.ttl, maxBytes, ...common });
                 return { kind: row.kind, row, args, protect, config: streamConfigOf(objectStoreKind, row.name, args) };
             }
         }

@@ -85,7 +85,7 @@ export const keyValueKind: Kind<typeof keyValueInputs> = {
             mirror: c.mirror && sourceFromServer(c.mirror),
             sources: (c.sources ?? []).map(sourceFromServer),
         };
-        return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Omit<KeyValueInputs, "allowDataLoss">;
+        return compact(out) as Omit<KeyValueInputs, "allowDataLoss">;
     },
 };
 

@@ -13,18 +13,18 @@ export const nanos = (duration: string): number => durationToNanos(duration);
 export const size = (n: number | undefined): string => formatSize(n ?? -1);
 export const duration = (n: number | undefined): string => formatDuration(n ?? 0);
 
-/** Drops empty values so that absent and empty mean the same to the plan. */
-export function compact(config: StreamConfig): StreamConfig {
-    return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as StreamConfig;
+/** The object without its undefined entries: absent and undefined mean the same to the plan and to state. */
+export function compact<T extends object>(o: T): T {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 export function placementToServer(p: Placement | undefined): StreamConfig["placement"] {
     // No undefined-valued keys: the broker omits empty ones, and the plan compares deeply.
-    return p && (p.cluster || p.tags?.length) ? compactObject({ cluster: p.cluster || undefined, tags: p.tags?.length ? p.tags : undefined }) : undefined;
+    return p && (p.cluster || p.tags?.length) ? compact({ cluster: p.cluster || undefined, tags: p.tags?.length ? p.tags : undefined }) : undefined;
 }
 
 export function placementFromServer(p: StreamConfig["placement"]): Placement | undefined {
-    return p && (p.cluster || p.tags?.length) ? compactObject({ cluster: p.cluster || undefined, tags: p.tags?.length ? p.tags : undefined }) : undefined;
+    return p && (p.cluster || p.tags?.length) ? compact({ cluster: p.cluster || undefined, tags: p.tags?.length ? p.tags : undefined }) : undefined;
 }
 
 export function republishToServer(r: Republish | undefined): StreamConfig["republish"] {
@@ -40,10 +40,6 @@ export function metadataToServer(m: Record<string, string>): Record<string, stri
     return Object.keys(m).length ? m : undefined;
 }
 
-
-function compactObject<T extends object>(o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
 
 /** The settings every kind has, in server form. */
 export function commonToServer(i: {

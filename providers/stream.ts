@@ -67,13 +67,13 @@ export type StreamArgs = z.input<typeof streamInputs>;
 type Source = z.infer<typeof source>;
 
 const sourceToServer = (x: Source): StreamSource =>
-    compact({ name: x.name, opt_start_seq: x.optStartSeq, opt_start_time: x.optStartTime, filter_subject: x.filterSubject, external: x.external }) as StreamSource;
+    compact({ name: x.name, opt_start_seq: x.optStartSeq, opt_start_time: x.optStartTime, filter_subject: x.filterSubject, external: x.external });
 
 const sourceFromServer = (x: StreamSource): Source =>
-    Object.fromEntries(Object.entries({
+    compact({
         name: x.name, optStartSeq: x.opt_start_seq || undefined, optStartTime: x.opt_start_time,
         filterSubject: x.filter_subject || undefined, external: x.external,
-    }).filter(([, v]) => v !== undefined)) as Source;
+    }) as Source;
 
 const INPUT_OF: Partial<Record<Field, keyof StreamInputs>> = {
     max_age: "maxAge", max_bytes: "maxBytes", max_msgs: "maxMsgs", max_msgs_per_subject: "maxMsgsPerSubject",
@@ -143,7 +143,7 @@ export const streamKind: Kind<typeof streamInputs> = {
             sources: (c.sources ?? []).map(sourceFromServer),
             firstSeq: c.first_seq || undefined,
         };
-        return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Omit<StreamInputs, "allowDataLoss">;
+        return compact(out) as Omit<StreamInputs, "allowDataLoss">;
     },
 };
 
