@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { NatsConnection } from "nats";
 import { CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi";
-import { jsApi, JsApiError, NatsServer, ServerOptions, ServerVersion, startServer, withoutServerMetadata } from "../harness/nats";
+import { jsApi, NatsServer, ServerOptions, ServerVersion, startServer, StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats";
 
 export const NAMESPACE = "kanade-jetstream";
 /** 1% of production: the fleet reserves ~110 MiB of file storage. */
@@ -122,11 +122,6 @@ export async function cliFails(ws: PulumiWorkspace, args: string[], ...patterns:
 
 // ---------------------------------------------------------------- reading the broker back
 
-export interface StreamInfo {
-    config: Record<string, unknown> & { name: string; max_bytes?: number; storage?: string };
-    state: { messages: number; bytes: number };
-}
-
 /** Every stream on the broker, sorted ($JS.API.STREAM.NAMES). */
 export async function streamNames(nc: NatsConnection): Promise<string[]> {
     const names: string[] = [];
@@ -137,15 +132,7 @@ export async function streamNames(nc: NatsConnection): Promise<string[]> {
     }
 }
 
-/** $JS.API.STREAM.INFO, or undefined when the stream does not exist. */
-export async function streamInfo(nc: NatsConnection, stream: string): Promise<StreamInfo | undefined> {
-    try {
-        return await jsApi<StreamInfo>(nc, `$JS.API.STREAM.INFO.${stream}`);
-    } catch (err) {
-        if (err instanceof JsApiError && err.errCode === 10059) return undefined;
-        throw err;
-    }
-}
+export { StreamInfo, streamInfo };
 
 /** The stream's stored config without the server's `_nats.*` metadata; fails when it does not exist. */
 export async function streamConfig(nc: NatsConnection, stream: string): Promise<Record<string, unknown>> {

@@ -749,6 +749,22 @@ export async function jsConfig(target: Target, stream: string): Promise<Record<s
   return info.config;
 }
 
+/** A stream's info as the server reports it (the parts tests read). */
+export interface StreamInfo {
+  config: Record<string, unknown> & { name: string; max_bytes?: number; storage?: string };
+  state: { messages: number; bytes: number };
+}
+
+/** $JS.API.STREAM.INFO, or undefined when the stream does not exist (10059). */
+export async function streamInfo(target: Target, stream: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsApi<StreamInfo>(target, `$JS.API.STREAM.INFO.${stream}`);
+  } catch (err) {
+    if (err instanceof JsApiError && err.errCode === 10059) return undefined;
+    throw err;
+  }
+}
+
 /**
  * A stream config without the server's `_nats.*` metadata keys (they change
  * with the server version), and without metadata when nothing else is left.

@@ -9,7 +9,7 @@ import { NatsConnection } from "nats";
 import { provider as streamProvider } from "../../providers/stream";
 import { after, before } from "node:test";
 import { closeConnections } from "../../providers/connection";
-import { jsApi, JsApiError, NatsServer, ServerVersion, startServer, withoutServerMetadata } from "../harness/nats";
+import { jsApi, NatsServer, ServerVersion, startServer, StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats";
 
 export type Provider = pulumi.dynamic.ResourceProvider;
 export type Props = Record<string, unknown> & { stream: string; config: Record<string, unknown>; allowDataLoss: boolean };
@@ -85,20 +85,7 @@ export async function brokerConfig(nc: NatsConnection, stream: string): Promise<
     return withoutServerMetadata((await streamInfo(nc, stream))!.config);
 }
 
-interface Info {
-    config: Record<string, unknown>;
-    state: { messages: number; bytes: number };
-}
-
-/** STREAM.INFO, or undefined when the stream does not exist. */
-export async function streamInfo(nc: NatsConnection, stream: string): Promise<Info | undefined> {
-    try {
-        return await jsApi<Info>(nc, `$JS.API.STREAM.INFO.${stream}`);
-    } catch (e) {
-        if (e instanceof JsApiError && e.errCode === 10059) return undefined;
-        throw e;
-    }
-}
+export { streamInfo };
 
 export async function messages(nc: NatsConnection, stream: string): Promise<number> {
     return (await streamInfo(nc, stream))!.state.messages;
@@ -106,13 +93,13 @@ export async function messages(nc: NatsConnection, stream: string): Promise<numb
 
 /** A raw STREAM.CREATE, bypassing the providers. */
 export async function rawCreate(nc: NatsConnection, config: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return (await jsApi<Info>(nc, `$JS.API.STREAM.CREATE.${config.name as string}`, config)).config;
+    return (await jsApi<StreamInfo>(nc, `$JS.API.STREAM.CREATE.${config.name as string}`, config)).config;
 }
 
 /** A raw STREAM.UPDATE of some fields, sending the full current config (the API replaces). */
 export async function rawUpdate(nc: NatsConnection, stream: string, change: Record<string, unknown>): Promise<Record<string, unknown>> {
     const current = (await streamInfo(nc, stream))!.config;
-    return (await jsApi<Info>(nc, `$JS.API.STREAM.UPDATE.${stream}`, { ...current, ...change })).config;
+    return (await jsApi<StreamInfo>(nc, `$JS.API.STREAM.UPDATE.${stream}`, { ...current, ...change })).config;
 }
 
 export async function rawDelete(nc: NatsConnection, stream: string): Promise<void> {
