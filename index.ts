@@ -1,13 +1,13 @@
 // The kanade fleet's JetStream resources as a Pulumi program: validate the
 // stack config, check that the fleet fits the broker, then declare it.
 import * as pulumi from "@pulumi/pulumi";
-import { fleetProblems, totalReserved } from "./fleet/checks";
-import { NAMESPACE, parseStackConfig } from "./fleet/config";
-import { KanadeFleet, desiredFleet } from "./fleet/fleet";
-import { brokerConnection, closeConnections, resolveSettings } from "./providers/connection";
-import { formatSize } from "./providers/units";
+import { fleetProblems, totalReserved } from "./fleet/checks.ts";
+import { NAMESPACE, parseStackConfig } from "./fleet/config.ts";
+import { KanadeFleet, desiredFleet } from "./fleet/fleet.ts";
+import { brokerConnection, closeConnections, resolveSettings } from "./providers/connection.ts";
+import { formatSize } from "./providers/units.ts";
 
-export = async () => {
+export default async () => {
     const raw = pulumi.runtime.allConfig();
     let entries;
     let config;

@@ -1,17 +1,17 @@
 // The broker's floor: a plain nats.js script doing what the kanade fleet asks
 // of the broker, with nothing of Pulumi or of our providers loaded.
 //
-//   node bin/bench/floor.js create <servers> <configs.json>
+//   node bench/floor.ts create <servers> <configs.json>
 //       one connection, then every stream created at once (the 24 backing
 //       streams of the fleet's streams, KV buckets and object stores, with
 //       the exact configs the providers send)
-//   node bin/bench/floor.js check <servers> <configs.json>
+//   node bench/floor.ts check <servers> <configs.json>
 //       one connection, every stream read back at once and compared with
 //       its desired config: what a no-change preview or up must at least do
 //
 // Prints one JSON line: { mode, streams, differences, differing, ms } (ms in-process).
 import { readFileSync } from "node:fs";
-import { connect, StreamConfig } from "nats";
+import { connect, type StreamConfig } from "nats";
 
 type Config = Record<string, unknown> & { name: string };
 

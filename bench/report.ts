@@ -1,10 +1,10 @@
 // Turns the benchmark's raw results (bench/run.ts) into the markdown report
 // and the summary the chart is drawn from (bench/chart.py):
 //   bench/results/report.md, bench/results/summary.json
-// Re-render an earlier run with: node bin/bench/report.js bench/results/raw/<stamp>/results.json
+// Re-render an earlier run with: node bench/report.ts bench/results/raw/<stamp>/results.json
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Kind, MicroRecord, Op, ProcessSpan, Results, RunRecord, StateRecord } from "./run";
+import type { Kind, MicroRecord, Op, ProcessSpan, Results, RunRecord, StateRecord } from "./run.ts";
 
 const OP_LABEL: Record<Op, string> = {
     preview: "preview, no changes",
@@ -558,9 +558,9 @@ export function markdown(s: Summary, rawDir: string): string {
     L.push([
         "- Every scenario and repetition starts from nothing: a fresh nats-server (test/harness/nats.ts, JetStream, temp store) and a fresh Pulumi file backend with its own PULUMI_HOME and stack (test/harness/pulumi.ts). Within one, the runs go in order: `pulumi up --yes` from empty, `pulumi preview --expect-no-changes`, `pulumi up --yes --expect-no-changes` (the last two fail the benchmark if anything would change). Repetitions rotate the scenario order.",
         "- `pulumi up` includes its own preview, as typed by a person. The kanade project sets `options.refresh: always`, so every preview and up first refreshes every resource from the broker; the empty and synthetic projects (bench/projects/) set the same option so all three pay the same phases.",
-        "- The fleet is the real project at the repository root (Pulumi.yaml, bin/index.js) with `servers`, `monitorUrls[0]` and `sizeScale: 0.01`. Synthetic fleets declare N streams (`BENCH_<i>`, subject `bench.<i>.>`) through the same Stream provider, without the fleet's program-side checks.",
+        "- The fleet is the real project at the repository root (Pulumi.yaml, index.ts) with `servers`, `monitorUrls[0]` and `sizeScale: 0.01`. Synthetic fleets declare N streams (`BENCH_<i>`, subject `bench.<i>.>`) through the same Stream provider, without the fleet's program-side checks.",
         "- The nats.js floor (bench/floor.ts) is one Node.js process per run that loads only nats.js, opens one connection, and creates, or reads back and compares, the fleet's 24 backing streams with the exact configs the providers send, all at once.",
-        "- The engine finds the dynamic-provider plugin on PATH first: a wrapper there runs the real one under `/usr/bin/time` for its peak RSS and lifetime (the engine prints a warning about it once per run). A preloaded probe (NODE_OPTIONS=--require bin/bench/probe.js) counts program runs and their peak RSS.",
+        "- The engine finds the dynamic-provider plugin on PATH first: a wrapper there runs the real one under `/usr/bin/time` for its peak RSS and lifetime (the engine prints a warning about it once per run). A preloaded probe (NODE_OPTIONS=--import bench/probe.ts) counts program runs and their peak RSS.",
         "- A diagnostic, not a target: the synthetic fleets' `up` from empty again with PULUMI_SKIP_CHECKPOINTS=true, where the engine writes the stack's state once at the end instead of after every step (the file backend rewrites the whole checkpoint each time). The difference is what those writes cost.",
         "- Slopes are least-squares lines through the medians of the synthetic sizes; the rows \"from A to B\" are the differences between consecutive sizes, which show where a cost grows faster than linearly. State per resource for the fleet is the checkpoint divided by its 24 resources (the stack, component and provider entries included, so it is an upper bound).",
         "- This is a 2-core machine; other work running at the same time shows in the spreads and the load averages above.",
@@ -581,7 +581,7 @@ export function writeReport(results: Results, resultsDir: string, rawDir: string
 if (require.main === module) {
     const file = process.argv[2];
     if (!file) {
-        process.stderr.write("usage: node bin/bench/report.js bench/results/raw/<stamp>/results.json [results dir]\n");
+        process.stderr.write("usage: node bench/report.ts bench/results/raw/<stamp>/results.json [results dir]\n");
         process.exit(2);
     }
     const results = JSON.parse(readFileSync(file, "utf8")) as Results;

@@ -25,11 +25,11 @@ import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { NatsServer, serverVersion, startServer } from "../test/harness/nats";
-import { PulumiWorkspace, REPO_ROOT } from "../test/harness/pulumi";
-import { parseStackConfig } from "../fleet/config";
-import { desiredFleet } from "../fleet/fleet";
-import { writeReport } from "./report";
+import { type NatsServer, serverVersion, startServer } from "../test/harness/nats.ts";
+import { PulumiWorkspace, REPO_ROOT } from "../test/harness/pulumi.ts";
+import { parseStackConfig } from "../fleet/config.ts";
+import { desiredFleet } from "../fleet/fleet.ts";
+import { writeReport } from "./report.ts";
 
 export type Op = "preview" | "upEmpty" | "upNoop";
 export type Kind = "empty" | "natsjs" | "fleet" | "synthetic" | "nocheckpoints";
@@ -324,14 +324,16 @@ class Bench {
     private readonly wrapperDir: string;
     private readonly fleetConfigs: string;
 
-    constructor(
-        readonly raw: string,
-        readonly resultsDir: string,
-        reps: number,
-        sizes: number[],
-        private readonly only: Set<Kind>,
-        private readonly large: { above: number; reps: number },
-    ) {
+    readonly raw: string;
+    readonly resultsDir: string;
+    private readonly only: Set<Kind>;
+    private readonly large: { above: number; reps: number };
+
+    constructor(raw: string, resultsDir: string, reps: number, sizes: number[], only: Set<Kind>, large: { above: number; reps: number }) {
+        this.raw = raw;
+        this.resultsDir = resultsDir;
+        this.only = only;
+        this.large = large;
         this.logs = path.join(raw, "logs");
         this.probes = path.join(raw, "probes");
         mkdirSync(this.logs, { recursive: true });
@@ -385,7 +387,7 @@ class Bench {
             const project = s.kind === "fleet" ? REPO_ROOT : path.join(REPO_ROOT, "bench", "projects", synthetic ? "synthetic" : s.kind);
             ws = await PulumiWorkspace.create(project, "bench", {
                 PATH: `${this.wrapperDir}:${process.env.PATH}`,
-                NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(__dirname, "probe.js")}`.trim(),
+                NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import ${path.join(import.meta.dirname, "probe.ts")}`.trim(),
                 // The diagnostic: the engine writes the state once at the end instead of after every step.
                 ...(s.kind === "nocheckpoints" && { PULUMI_SKIP_CHECKPOINTS: "true" }),
             });
@@ -430,14 +432,14 @@ class Bench {
         const server = await startServer();
         try {
             const seen = new Set((await connections(server)).map((c) => c.cid));
-            const script = path.join(__dirname, "floor.js");
+            const script = path.join(import.meta.dirname, "floor.ts");
             for (const { op } of OPS) {
                 const id = `${s.name}-r${rep}-${op}`;
                 const load1 = os.loadavg()[0];
                 const r = await run(process.execPath, [script, op === "upEmpty" ? "create" : "check", server.url, this.fleetConfigs], { cwd: REPO_ROOT });
                 const log = path.join(this.logs, `${id}.txt`);
                 writeFileSync(log, r.stdout + r.stderr);
-                if (r.code !== 0) throw new Error(`${id}: floor.js exited ${r.code}:\n${r.stderr}`);
+                if (r.code !== 0) throw new Error(`${id}: floor.ts exited ${r.code}:\n${r.stderr}`);
                 const out = JSON.parse(r.stdout) as { differences: number; differing: string[]; ms: number; streams: number };
                 if (out.differences !== 0) throw new Error(`${id}: the broker's streams differ from the fleet's configs in ${out.differences} field(s): ${out.differing.join("; ")}`);
                 const opened = (await connections(server)).filter((c) => !seen.has(c.cid));
@@ -458,7 +460,7 @@ class Bench {
             ["node start-up (node -e 0)", "0"],
             ["load nats.js", "require('nats')"],
             ["load @pulumi/pulumi", "require('@pulumi/pulumi')"],
-            ["load the kanade Stream provider", "require('./bin/providers/stream')"],
+            ["load the kanade Stream provider", "require('./providers/stream.ts')"],
         ];
         for (const [name, code] of cases) {
             let record = this.results.micro.find((m) => m.name === name);

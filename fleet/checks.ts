@@ -2,11 +2,11 @@
 // names, subject overlaps and whether the broker can reserve the fleet's
 // storage. A failure here stops preview and up with nothing changed, instead
 // of a 10065 or 10047 halfway through `pulumi up`.
-import { NatsConnection } from "nats";
-import { jsApi } from "../providers/connection";
-import { StreamConfig } from "../providers/rules";
-import { formatSize } from "../providers/units";
-import { FleetEntry } from "./fleet";
+import { type NatsConnection } from "nats";
+import { jsApi } from "../providers/connection.ts";
+import { type StreamConfig } from "../providers/rules.ts";
+import { formatSize } from "../providers/units.ts";
+import { type FleetEntry } from "./fleet.ts";
 
 type Storage = "file" | "memory";
 

@@ -2,8 +2,8 @@
 // validated once at program start: unknown keys and bad values are errors
 // that name the key.
 import { z } from "zod";
-import { CATALOGUE, LATEST_REVISION } from "./catalogue";
-import { duration, size } from "../providers/units";
+import { CATALOGUE, LATEST_REVISION } from "./catalogue.ts";
+import { duration, size } from "../providers/units.ts";
 
 export const NAMESPACE = "kanade-jetstream";
 

@@ -2,15 +2,15 @@
 // KanadeFleet component that declares it: one resource per row, named as on
 // the broker, so `pulumi preview` reads like `nats stream ls`.
 import * as pulumi from "@pulumi/pulumi";
-import { CatalogueRow, catalogueAt } from "./catalogue";
-import { StackConfig } from "./config";
-import { Kind, ManagedInputs } from "../providers/lifecycle";
-import { KeyValue, KeyValueArgs, keyValueKind } from "../providers/keyValue";
-import { ObjectStore, ObjectStoreArgs, objectStoreKind } from "../providers/objectStore";
-import { StreamConfig } from "../providers/rules";
-import { Stream, StreamArgs, streamKind } from "../providers/stream";
-import { compact } from "../providers/mapping";
-import { formatSize, sizeToBytes } from "../providers/units";
+import { type CatalogueRow, catalogueAt } from "./catalogue.ts";
+import { type StackConfig } from "./config.ts";
+import { type Kind, type ManagedInputs } from "../providers/lifecycle.ts";
+import { KeyValue, type KeyValueArgs, keyValueKind } from "../providers/keyValue.ts";
+import { ObjectStore, type ObjectStoreArgs, objectStoreKind } from "../providers/objectStore.ts";
+import { type StreamConfig } from "../providers/rules.ts";
+import { Stream, type StreamArgs, streamKind } from "../providers/stream.ts";
+import { compact } from "../providers/mapping.ts";
+import { formatSize, sizeToBytes } from "../providers/units.ts";
 import { z } from "zod";
 
 interface Entry<K extends CatalogueRow["kind"], A> {

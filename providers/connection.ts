@@ -4,15 +4,15 @@
 // serialises a provider, and nothing is written to state.
 import { readFileSync } from "node:fs";
 import {
-    ConnectionOptions,
-    NatsConnection,
-    ServerInfo,
+    type ConnectionOptions,
+    type NatsConnection,
+    type ServerInfo,
     connect,
     credsAuthenticator,
     nkeyAuthenticator,
 } from "nats";
 import { z } from "zod";
-import { JetStreamError } from "./errors";
+import { JetStreamError } from "./errors.ts";
 
 /** Reads one config key of this project (`kanade-jetstream:<key>`), or undefined. */
 export type ConfigGetter = (key: string) => string | undefined;

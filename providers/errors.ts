@@ -3,13 +3,16 @@
 
 /** A JetStream API error reply: `{"error": {code, err_code, description}}`. */
 export class JetStreamError extends Error {
-    constructor(
-        readonly errCode: number,
-        readonly description: string,
-        readonly subject: string,
-    ) {
+    readonly errCode: number;
+    readonly description: string;
+    readonly subject: string;
+
+    constructor(errCode: number, description: string, subject: string) {
         super(`[${errCode}] ${description}`);
         this.name = "JetStreamError";
+        this.errCode = errCode;
+        this.description = description;
+        this.subject = subject;
     }
 }
 

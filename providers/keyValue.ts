@@ -4,12 +4,12 @@
 // to change (test/compat/async-nats-bootstrap/FINDINGS.md).
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { Kind, lifecycle } from "./lifecycle";
-import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping";
-import { Field, StreamConfig, StreamSource } from "./rules";
-import * as s from "./schema";
-import { JetStreamResource } from "./resource";
-import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units";
+import { type Kind, lifecycle } from "./lifecycle.ts";
+import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping.ts";
+import { type Field, type StreamConfig, type StreamSource } from "./rules.ts";
+import * as s from "./schema.ts";
+import { JetStreamResource } from "./resource.ts";
+import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units.ts";
 
 const bucketSource = z.strictObject({ bucket: s.bucketName, external: s.external.optional() });
 

@@ -4,10 +4,10 @@
 // inputs become a stream config and back.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigGetter, brokerConnection, jsApi, resolveSettings, serverInfo } from "./connection";
-import { ERR, JetStreamError, resourceError } from "./errors";
-import { FieldChange, compare, describeChange, forServer } from "./plan";
-import { Field, MANAGED_FIELDS, StreamConfig, Version, parseVersion, withUserMetadata } from "./rules";
+import { type ConfigGetter, brokerConnection, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { ERR, JetStreamError, resourceError } from "./errors.ts";
+import { type FieldChange, compare, describeChange, forServer } from "./plan.ts";
+import { type Field, MANAGED_FIELDS, type StreamConfig, type Version, parseVersion, withUserMetadata } from "./rules.ts";
 
 /** What every kind's checked inputs carry besides its own settings. */
 export interface ManagedInputs {
@@ -28,8 +28,14 @@ export interface Kind<S extends z.ZodType<ManagedInputs>> {
     inputOf(field: Field): string;
 }
 
+/**
+ * The layout of the outputs this version writes; a later release reads it to
+ * migrate state an earlier one wrote.
+ */
+export const SCHEMA_VERSION = 1;
+
 /** State outputs: the actual config in input form, the stream and its config. */
-export type Outputs<I> = I & { stream: string; config: StreamConfig };
+export type Outputs<I> = I & { stream: string; config: StreamConfig; schemaVersion: number; __provider?: string };
 
 interface StreamInfo {
     config: StreamConfig;
@@ -84,7 +90,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     const describeInputs = (inputs: Inputs) => describe(kind.nameOf(inputs), kind.streamName(inputs));
 
     const outputs = (config: StreamConfig, allowDataLoss: boolean): Outputs<Inputs> =>
-        ({ ...kind.fromStreamConfig(config), allowDataLoss, stream: config.name, config: withUserMetadata(config) }) as Outputs<Inputs>;
+        ({ ...kind.fromStreamConfig(config), allowDataLoss, stream: config.name, config: withUserMetadata(config), schemaVersion: SCHEMA_VERSION }) as Outputs<Inputs>;
 
     /** Fails unless the server stored what was sent (older servers drop fields they do not know). */
     const verifyApplied = (resource: string, desired: StreamConfig, applied: StreamConfig, version: Version, versionText: string) => {
@@ -146,7 +152,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             };
         },
 
-        async diff(id: string, olds: Outputs<Inputs>, news: Inputs) {
+        async diff(id: string, olds: Outputs<Inputs>, news: Inputs & { __provider?: string }) {
             const resource = describeInputs(news);
             let version: Version;
             let desired: StreamConfig;
@@ -161,8 +167,13 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             const replaces = [...new Set(changes.filter((c) => c.change === "replace").map((c) => kind.inputOf(c.field)))];
             if (kind.streamName(news) !== olds.stream && !replaces.includes(kind.inputOf("name"))) replaces.push(kind.inputOf("name"));
             if (replaces.length) replacementOptIns.set(id, news.allowDataLoss);
+            // The SDK's host copies the old provider reference into read's and
+            // update's outputs; only an update with the new inputs replaces it,
+            // so state written by an older layout (or schema) is rewritten on
+            // the next `up`, with nothing sent to the broker.
+            const stateOutdated = olds.__provider !== news.__provider || olds.schemaVersion !== SCHEMA_VERSION;
             return {
-                changes: changes.length > 0 || replaces.length > 0 || olds.allowDataLoss !== news.allowDataLoss,
+                changes: changes.length > 0 || replaces.length > 0 || olds.allowDataLoss !== news.allowDataLoss || stateOutdated,
                 replaces,
                 deleteBeforeReplace: replaces.length > 0,
             };
@@ -201,7 +212,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 const existing = await streamInfo(nc, id);
                 if (!existing) return {}; // gone: refresh drops it, the next plan creates it
                 const outs = outputs(existing.config, props.allowDataLoss ?? false);
-                const { stream: _s, config: _c, ...inputs } = outs;
+                const { stream: _s, config: _c, schemaVersion: _v, ...inputs } = outs;
                 return { id, props: outs, inputs };
             } catch (err) {
                 throw resourceError(resource, "read", err);

@@ -1,9 +1,9 @@
 // Conversions between the camelCase inputs and the broker's snake_case
 // config for the settings all three kinds share.
 import { z } from "zod";
-import { placement, republish } from "./schema";
-import { StreamConfig, userMetadata } from "./rules";
-import { durationToNanos, formatDuration, formatSize, sizeToBytes } from "./units";
+import { placement, republish } from "./schema.ts";
+import { type StreamConfig, userMetadata } from "./rules.ts";
+import { durationToNanos, formatDuration, formatSize, sizeToBytes } from "./units.ts";
 
 type Placement = z.infer<typeof placement>;
 type Republish = z.infer<typeof republish>;

@@ -4,12 +4,12 @@
 // (#506): an uncapped store gets its cap, objects intact.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { Kind, lifecycle } from "./lifecycle";
-import { commonFromServer, commonToServer, compact, duration, nanos } from "./mapping";
-import { Field, StreamConfig } from "./rules";
-import * as s from "./schema";
-import { JetStreamResource } from "./resource";
-import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units";
+import { type Kind, lifecycle } from "./lifecycle.ts";
+import { commonFromServer, commonToServer, compact, duration, nanos } from "./mapping.ts";
+import { type Field, type StreamConfig } from "./rules.ts";
+import * as s from "./schema.ts";
+import { JetStreamResource } from "./resource.ts";
+import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units.ts";
 
 export const objectStoreInputs = z.strictObject({
     bucket: s.bucketName,

@@ -3,7 +3,7 @@
 // server's own metadata keys are ignored, and each difference is classified
 // by the connected version's rules (rules.ts).
 import { isDeepStrictEqual } from "node:util";
-import { CREATE_ONLY, Change, Field, MANAGED_FIELDS, RULES, SEALED_FORCES, StreamConfig, Version, atLeast, withUserMetadata } from "./rules";
+import { CREATE_ONLY, type Change, type Field, MANAGED_FIELDS, RULES, SEALED_FORCES, type StreamConfig, type Version, atLeast, withUserMetadata } from "./rules.ts";
 
 export interface FieldChange {
     field: Field;

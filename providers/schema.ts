@@ -1,7 +1,7 @@
 // Zod building blocks shared by the three resource schemas: names, subjects
 // and the nested settings the broker validates the same way for all kinds.
 import { z } from "zod";
-import { isServerMetadataKey } from "./rules";
+import { isServerMetadataKey } from "./rules.ts";
 
 /** Stream names: the broker rejects whitespace, '.', '*', '>' and path separators. */
 export const streamName = z

@@ -2,12 +2,12 @@
 // an operator sets.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { Kind, lifecycle } from "./lifecycle";
-import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping";
-import { Field, RULES, StreamConfig, StreamSource } from "./rules";
-import * as s from "./schema";
-import { JetStreamResource } from "./resource";
-import { duration as durationInput, formatDuration, size as sizeInput, UNLIMITED } from "./units";
+import { type Kind, lifecycle } from "./lifecycle.ts";
+import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping.ts";
+import { type Field, RULES, type StreamConfig, type StreamSource } from "./rules.ts";
+import * as s from "./schema.ts";
+import { JetStreamResource } from "./resource.ts";
+import { duration as durationInput, formatDuration, size as sizeInput, UNLIMITED } from "./units.ts";
 
 const count = z.number().int().min(-1).default(-1);
 

@@ -36,7 +36,7 @@ if ! "$venv/bin/python" -c "import matplotlib" >/dev/null 2>&1; then
   "$venv/bin/pip" install --quiet -r bench/requirements.txt
 fi
 
-node bin/bench/run.js
+node bench/run.ts
 results="${BENCH_RESULTS:-bench/results}"
 "$venv/bin/python" bench/chart.py "$results/summary.json" "$results/chart.png"
 echo "bench: done, see $results/report.md and $results/chart.png"

@@ -8,7 +8,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/env.sh"
 cd "$root"
-npm run --silent build
 args=(preview --expect-no-changes --diff --non-interactive)
 if [ "$#" -eq 0 ]; then
   bash "$root/scripts/dev.sh" pulumi "${args[@]}" && status=0 || status=$?

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything kanade-jetstream needs into .tools/ (git-ignored), keyed
-# by the versions in tools/versions.env, then installs node modules and
-# compiles the program. Idempotent: a second run reuses every cached tool.
+# by the versions in tools/versions.env, then installs node modules. There is
+# nothing to compile: Node.js runs the TypeScript sources. Idempotent: a second run reuses every cached tool.
 # Needs: go, npm, apt-get (for Debian's nats-server 2.9 package) and the
 # package registries; nothing is downloaded from anywhere else.
 set -euo pipefail
@@ -96,10 +96,6 @@ if [ "$(cat node_modules/.kanade-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   npm ci --no-audit --no-fund >/dev/null
   echo "$lock_hash" > node_modules/.kanade-lock-hash
 fi
-
-current="TypeScript build"
-step "compiling TypeScript into bin/"
-npm run --silent build
 
 . "$KANADE_ROOT/scripts/env.sh"
 step "tools ready: $(pulumi version) pulumi, $("$NATS_SERVER_CURRENT" --version), $("$NATS_SERVER_LEGACY" --version), nats $(nats --version), node $(node --version)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up (idempotent, installs what is
-# missing), the build, then unit, integration and end-to-end tests. The
+# missing), type checking, then unit, integration and end-to-end tests, run
+# from the .ts sources as Pulumi runs them. The
 # integration and e2e suites run every scenario on both nats-server lines
 # (2.9 and 2.12) unless KANADE_SERVER_VERSIONS narrows them, e.g. "2.12".
 # Extra arguments go to node's test runner (e.g. a single file).
@@ -9,11 +10,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 . "$root/scripts/env.sh"
 cd "$root"
-rm -rf bin && npm run --silent build
+echo "==> type checking (tsc --noEmit)"
+npm run --silent typecheck
 if [ "$#" -gt 0 ]; then
   files=("$@")
 else
-  mapfile -t files < <(find bin/test -name '*.test.js' | sort)
+  mapfile -t files < <(find test -name '*.test.ts' | sort)
 fi
 # Suites start their own brokers and Pulumi backends on free ports and temp
 # dirs, so files can run side by side; the bound keeps two cores responsive.

@@ -14,10 +14,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { nkeys } from "nats";
-import { AuthOptions, NatsServer, ServerOptions, ServerVersion, bothServerVersions, startServer } from "../harness/nats";
-import { createOperatorSetup } from "../harness/jwt";
-import { CliResult, PulumiWorkspace } from "../harness/pulumi";
-import { FLEET_STREAMS, NAMESPACE, cli, cliOk, fleetStack, setStackConfig, streamNames } from "./stack";
+import { type AuthOptions, type NatsServer, type ServerOptions, type ServerVersion, bothServerVersions, startServer } from "../harness/nats.ts";
+import { createOperatorSetup } from "../harness/jwt.ts";
+import { type CliResult, PulumiWorkspace } from "../harness/pulumi.ts";
+import { FLEET_STREAMS, NAMESPACE, cli, cliOk, fleetStack, setStackConfig, streamNames } from "./stack.ts";
 
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
 const versions = bothServerVersions();

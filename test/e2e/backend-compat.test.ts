@@ -16,10 +16,10 @@ import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { NatsConnection } from "nats";
-import { ServerVersion, bothServerVersions } from "../harness/nats";
-import { REPO_ROOT, planSummary } from "../harness/pulumi";
-import { Broker, FLEET_STREAMS, cliOk, fleetStack, goldenConfig, startBroker, streamConfig, streamNames } from "./stack";
+import { type NatsConnection } from "nats";
+import { type ServerVersion, bothServerVersions } from "../harness/nats.ts";
+import { REPO_ROOT, planSummary } from "../harness/pulumi.ts";
+import { type Broker, FLEET_STREAMS, cliOk, fleetStack, goldenConfig, startBroker, streamConfig, streamNames } from "./stack.ts";
 
 const CRATE = path.join(REPO_ROOT, "test/compat/async-nats-bootstrap");
 const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(REPO_ROOT, ".tools/cargo-target");

@@ -7,11 +7,11 @@
 // Each scenario has its own cluster and stack; scenarios run side by side
 // (KANADE_E2E_CONCURRENCY, default 2).
 import assert from "node:assert/strict";
-import { after, describe, test, TestContext } from "node:test";
-import { NatsConnection, StringCodec } from "nats";
-import { NatsCluster, ServerVersion, bothServerVersions, startCluster } from "../harness/nats";
-import { PulumiWorkspace, planSummary } from "../harness/pulumi";
-import { FLEET_STREAMS, cliOk, fleetStack, setStackConfig, streamInfo, streamNames } from "./stack";
+import { after, describe, test, type TestContext } from "node:test";
+import { type NatsConnection, StringCodec } from "nats";
+import { type NatsCluster, type ServerVersion, bothServerVersions, startCluster } from "../harness/nats.ts";
+import { PulumiWorkspace, planSummary } from "../harness/pulumi.ts";
+import { FLEET_STREAMS, cliOk, fleetStack, setStackConfig, streamInfo, streamNames } from "./stack.ts";
 
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
 const MIB = 1024 * 1024;

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
-import { CliResult, PulumiWorkspace, StateResource } from "../harness/pulumi";
-import { NatsServer, ServerVersion, bothServerVersions, freePorts, startServer } from "../harness/nats";
-import { FLEET_STREAMS, cli, cliOk, fleetStack, streamNames } from "./stack";
+import { type CliResult, PulumiWorkspace, type StateResource } from "../harness/pulumi.ts";
+import { type NatsServer, type ServerVersion, bothServerVersions, freePorts, startServer } from "../harness/nats.ts";
+import { FLEET_STREAMS, cli, cliOk, fleetStack, streamNames } from "./stack.ts";
 
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
 const JETSTREAM_TYPE = /^pulumi-nodejs:dynamic\/jetstream:/;

@@ -5,9 +5,9 @@
 // bothServerVersions() gives (KANADE_SERVER_VERSIONS narrows it).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { bothServerVersions, jsApi } from "../harness/nats";
-import { PulumiWorkspace } from "../harness/pulumi";
-import { Broker, cliFails, fleetStack, StackValue, startBroker, streamNames } from "./stack";
+import { bothServerVersions, jsApi } from "../harness/nats.ts";
+import { PulumiWorkspace } from "../harness/pulumi.ts";
+import { type Broker, cliFails, fleetStack, type StackValue, startBroker, streamNames } from "./stack.ts";
 
 const version = bothServerVersions()[0];
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { PulumiWorkspace, REPO_ROOT, planSummary } from "../harness/pulumi";
+import { PulumiWorkspace, REPO_ROOT, planSummary } from "../harness/pulumi.ts";
 
 const project = path.join(REPO_ROOT, "test/e2e/smoke");
 let ws: PulumiWorkspace;

@@ -15,9 +15,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { NatsConnection } from "nats";
-import { CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi";
-import { jsApi, NatsServer, ServerOptions, ServerVersion, startServer, StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats";
+import { type NatsConnection } from "nats";
+import { type CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi.ts";
+import { jsApi, type NatsServer, type ServerOptions, type ServerVersion, startServer, type StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats.ts";
 
 export const NAMESPACE = "kanade-jetstream";
 /** 1% of production: the fleet reserves ~110 MiB of file storage. */
@@ -132,7 +132,7 @@ export async function streamNames(nc: NatsConnection): Promise<string[]> {
     }
 }
 
-export { StreamInfo, streamInfo };
+export { type StreamInfo, streamInfo };
 
 /** The stream's stored config without the server's `_nats.*` metadata; fails when it does not exist. */
 export async function streamConfig(nc: NatsConnection, stream: string): Promise<Record<string, unknown>> {

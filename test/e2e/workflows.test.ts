@@ -13,14 +13,14 @@
 // side (KANADE_E2E_CONCURRENCY chains per server line, default 2).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, test, TestContext } from "node:test";
-import { NatsConnection } from "nats";
-import { bothServerVersions, jsApi, ServerVersion } from "../harness/nats";
-import { planSummary, PulumiWorkspace } from "../harness/pulumi";
+import { after, before, describe, test, type TestContext } from "node:test";
+import { type NatsConnection } from "nats";
+import { bothServerVersions, jsApi, type ServerVersion } from "../harness/nats.ts";
+import { planSummary, PulumiWorkspace } from "../harness/pulumi.ts";
 import {
-    Broker, cliFails, cliOk, DEFAULT_SCALE, expectedConfig, FLEET_STREAMS, FLEET_STREAMS_REV1, fleetStack, goldenConfig,
+    type Broker, cliFails, cliOk, DEFAULT_SCALE, expectedConfig, FLEET_STREAMS, FLEET_STREAMS_REV1, fleetStack, goldenConfig,
     precapBroker, scaledCap, setStackConfig, startBroker, streamConfig, streamInfo, streamNames,
-} from "./stack";
+} from "./stack.ts";
 
 const MIB = 1024 * 1024;
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);

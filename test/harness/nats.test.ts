@@ -1,5 +1,5 @@
 // Self-test of the harness against real nats-servers (every line in
-// bothServerVersions()). Run: node --test bin/test/harness/
+// bothServerVersions()). Run: node --test test/harness/
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,24 +9,24 @@ import { after, describe, test } from "node:test";
 import {
   credsAuthenticator,
   JSONCodec,
-  NatsConnection,
+  type NatsConnection,
   nkeyAuthenticator,
   nkeys,
   StorageType,
 } from "nats";
-import { createOperatorSetup } from "./jwt";
+import { createOperatorSetup } from "./jwt.ts";
 import {
-  AuthOptions,
+  type AuthOptions,
   bothServerVersions,
   freePorts,
   jsApi,
   JsApiError,
   jsConfig,
-  NatsServer,
+  type NatsServer,
   startCluster,
   startServer,
   stopAll,
-} from "./nats";
+} from "./nats.ts";
 
 after(stopAll); // belt and braces: each test also stops its own servers
 
@@ -108,7 +108,7 @@ test("a server that never gets ready times out with its log tail and is killed",
 for (const ending of ["process.exit(0)", "process.kill(process.pid, 'SIGKILL')"]) {
   test(`safety net: servers die and dirs vanish when the test process ends via ${ending}`, async (t) => {
     const script = `
-      const h = require(${JSON.stringify(join(__dirname, "nats.js"))});
+      const h = require(${JSON.stringify(join(import.meta.dirname, "nats.ts"))});
       Promise.all([h.startServer(), h.startCluster(3)]).then(([s, c]) => {
         const pids = [s, ...c.servers].map((x) => x.pid);
         const root = require("node:path").dirname(c.servers[0].dir);

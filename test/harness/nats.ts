@@ -10,23 +10,23 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { AddressInfo, createServer, Server } from "node:net";
+import { type AddressInfo, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import {
   connect as natsConnect,
   credsAuthenticator,
-  ConnectionOptions,
-  NatsConnection,
+  type ConnectionOptions,
+  type NatsConnection,
   nkeyAuthenticator,
   nkeys,
 } from "nats";
-import { AccountJsLimits, createOperatorSetup } from "./jwt";
-import { generateTls, TlsFiles } from "./tls";
+import { type AccountJsLimits, createOperatorSetup } from "./jwt.ts";
+import { generateTls, type TlsFiles } from "./tls.ts";
 
-export type { AccountJsLimits } from "./jwt";
-export type { TlsFiles } from "./tls";
+export type { AccountJsLimits } from "./jwt.ts";
+export type { TlsFiles } from "./tls.ts";
 
 // ---------------------------------------------------------------- types
 
@@ -704,13 +704,17 @@ async function waitForMetaLeader(servers: ServerProcess[], timeoutMs: number): P
 
 /** A JetStream API error response ({ error: { code, err_code, description } }). */
 export class JsApiError extends Error {
-  constructor(
-    readonly subject: string,
-    readonly code: number,
-    readonly errCode: number,
-    readonly response: unknown,
-  ) {
+  readonly subject: string;
+  readonly code: number;
+  readonly errCode: number;
+  readonly response: unknown;
+
+  constructor(subject: string, code: number, errCode: number, response: unknown) {
     super(`${subject}: ${code}/${errCode} ${JSON.stringify(response)}`);
+    this.subject = subject;
+    this.code = code;
+    this.errCode = errCode;
+    this.response = response;
   }
 }
 

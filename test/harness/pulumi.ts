@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 export const TEST_PASSPHRASE = "kanade-test-passphrase";
-export const REPO_ROOT = path.resolve(__dirname, "../../..");
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
 export interface CliResult {
     code: number;
@@ -18,13 +18,18 @@ export interface CliResult {
 }
 
 export class PulumiWorkspace {
-    private constructor(
-        readonly projectDir: string,
-        readonly stack: string,
-        readonly dir: string,
-        /** The environment every CLI run gets (backend, PULUMI_HOME, passphrase). */
-        readonly env: NodeJS.ProcessEnv,
-    ) {}
+    readonly projectDir: string;
+    readonly stack: string;
+    readonly dir: string;
+    /** The environment every CLI run gets (backend, PULUMI_HOME, passphrase). */
+    readonly env: NodeJS.ProcessEnv;
+
+    private constructor(projectDir: string, stack: string, dir: string, env: NodeJS.ProcessEnv) {
+        this.projectDir = projectDir;
+        this.stack = stack;
+        this.dir = dir;
+        this.env = env;
+    }
 
     /** A fresh backend with one initialised stack of the project in projectDir. */
     static async create(projectDir: string, stack = "test", env: NodeJS.ProcessEnv = {}): Promise<PulumiWorkspace> {

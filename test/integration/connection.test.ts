@@ -5,12 +5,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { closeConnections } from "../../providers/connection";
-import { provider as keyValue } from "../../providers/keyValue";
-import { provider as objectStore } from "../../providers/objectStore";
-import { provider as stream } from "../../providers/stream";
-import { bothServerVersions, freePorts, NatsServer, startServer } from "../harness/nats";
-import { checked, configure, created, isolateFromNatsEnv, NO_NATS_ENV, Props, rejects, streamInfo, withEnv } from "./support";
+import { closeConnections } from "../../providers/connection.ts";
+import { provider as keyValue } from "../../providers/keyValue.ts";
+import { provider as objectStore } from "../../providers/objectStore.ts";
+import { provider as stream } from "../../providers/stream.ts";
+import { bothServerVersions, freePorts, type NatsServer, startServer } from "../harness/nats.ts";
+import { checked, configure, created, isolateFromNatsEnv, NO_NATS_ENV, type Props, rejects, streamInfo, withEnv } from "./support.ts";
 
 isolateFromNatsEnv();
 

@@ -7,19 +7,19 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { keyValueKind, provider as keyValue } from "../../providers/keyValue";
-import { objectStoreKind, provider as objectStore } from "../../providers/objectStore";
-import { StreamConfig } from "../../providers/rules";
-import { provider as stream, streamKind } from "../../providers/stream";
-import { bothServerVersions } from "../harness/nats";
+import { keyValueKind, provider as keyValue } from "../../providers/keyValue.ts";
+import { objectStoreKind, provider as objectStore } from "../../providers/objectStore.ts";
+import { type StreamConfig } from "../../providers/rules.ts";
+import { provider as stream, streamKind } from "../../providers/stream.ts";
+import { bothServerVersions } from "../harness/nats.ts";
 import {
-    brokerConfig, brokerForSuite, checked, created, golden, isolateFromNatsEnv, messages, precap, Props, Provider, publish, rawCreate,
+    brokerConfig, brokerForSuite, checked, created, golden, isolateFromNatsEnv, messages, precap, type Props, type Provider, publish, rawCreate,
     rawDelete, rejects, streamInfo,
-} from "./support";
+} from "./support.ts";
 
 isolateFromNatsEnv();
 
-const FIXTURES_2_12 = join(__dirname, "..", "..", "..", "test", "fixtures", "async-nats-0.49", "server-2.12");
+const FIXTURES_2_12 = join(import.meta.dirname, "..", "fixtures", "async-nats-0.49", "server-2.12");
 
 for (const version of bothServerVersions()) {
     describe(`nats-server ${version.version}`, () => {

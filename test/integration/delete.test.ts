@@ -3,12 +3,12 @@
 // in with allowDataLoss, and leaves everything as it was.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { NatsConnection } from "nats";
-import { provider as keyValue } from "../../providers/keyValue";
-import { provider as objectStore } from "../../providers/objectStore";
-import { provider as stream } from "../../providers/stream";
-import { bothServerVersions } from "../harness/nats";
-import { brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, Props, Provider, publish, rawDelete, rejects, streamInfo } from "./support";
+import { type NatsConnection } from "nats";
+import { provider as keyValue } from "../../providers/keyValue.ts";
+import { provider as objectStore } from "../../providers/objectStore.ts";
+import { provider as stream } from "../../providers/stream.ts";
+import { bothServerVersions } from "../harness/nats.ts";
+import { brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, type Props, type Provider, publish, rawDelete, rejects, streamInfo } from "./support.ts";
 
 isolateFromNatsEnv();
 

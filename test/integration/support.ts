@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { NatsConnection } from "nats";
-import { provider as streamProvider } from "../../providers/stream";
+import { type NatsConnection } from "nats";
+import { provider as streamProvider } from "../../providers/stream.ts";
 import { after, before } from "node:test";
-import { closeConnections } from "../../providers/connection";
-import { jsApi, NatsServer, ServerVersion, startServer, StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats";
+import { closeConnections } from "../../providers/connection.ts";
+import { jsApi, type NatsServer, type ServerVersion, startServer, type StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats.ts";
 
 export type Provider = pulumi.dynamic.ResourceProvider;
 export type Props = Record<string, unknown> & { stream: string; config: Record<string, unknown>; allowDataLoss: boolean };
@@ -67,7 +67,7 @@ export async function rejects(promise: Promise<unknown>, ...patterns: RegExp[]):
     return message;
 }
 
-const FIXTURES = join(__dirname, "..", "..", "..", "test", "fixtures", "async-nats-0.49");
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "async-nats-0.49");
 
 /** The golden read-back of the async-nats 0.49 bootstrap for this server line, without `_nats.*` metadata. */
 export function golden(version: ServerVersion, stream: string): Record<string, unknown> {

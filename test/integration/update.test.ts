@@ -4,13 +4,13 @@
 // shows up in read() and the next diff.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { provider as keyValue } from "../../providers/keyValue";
-import { provider as objectStore } from "../../providers/objectStore";
-import { provider as stream } from "../../providers/stream";
-import { bothServerVersions } from "../harness/nats";
+import { provider as keyValue } from "../../providers/keyValue.ts";
+import { provider as objectStore } from "../../providers/objectStore.ts";
+import { provider as stream } from "../../providers/stream.ts";
+import { bothServerVersions } from "../harness/nats.ts";
 import {
-    brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, Props, publish, rawDelete, rawUpdate, rejects,
-} from "./support";
+    brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, type Props, publish, rawDelete, rawUpdate, rejects,
+} from "./support.ts";
 
 isolateFromNatsEnv();
 

@@ -3,15 +3,17 @@
 // 0.49 left on a real broker, and the program's resources under Pulumi mocks.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { CATALOGUE, catalogueAt } from "../../fleet/catalogue";
-import { parseStackConfig } from "../../fleet/config";
-import { desiredFleet } from "../../fleet/fleet";
-import { effective } from "../../providers/plan";
-import { MANAGED_FIELDS, StreamConfig } from "../../providers/rules";
-import { REPO_ROOT } from "../harness/pulumi";
+import { CATALOGUE, catalogueAt } from "../../fleet/catalogue.ts";
+import { parseStackConfig } from "../../fleet/config.ts";
+import { desiredFleet } from "../../fleet/fleet.ts";
+import { effective } from "../../providers/plan.ts";
+import { MANAGED_FIELDS, type StreamConfig } from "../../providers/rules.ts";
+import { provider as streamProvider } from "../../providers/stream.ts";
+import { REPO_ROOT } from "../harness/pulumi.ts";
 
 const SEEDS = path.resolve(REPO_ROOT, "../shared/seeds");
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/async-nats-0.49/server-2.12");
@@ -127,7 +129,7 @@ describe("the program's resources, under Pulumi mocks", () => {
             },
             call: () => ({}),
         }, "kanade-jetstream", "mock");
-        const { KanadeFleet } = await import("../../fleet/fleet");
+        const { KanadeFleet } = await import("../../fleet/fleet.ts");
         const fleet = new KanadeFleet("kanade", desiredFleet(config({ "kanade-jetstream:protect": "true" })));
         await new Promise<void>((resolve) => pulumi.all(Object.values(fleet.resources)).apply(() => resolve()));
         const dynamic = registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/jetstream:"));
@@ -140,8 +142,14 @@ describe("the program's resources, under Pulumi mocks", () => {
         assert.equal(byName.schedules.inputs.history, 5);
         assert.equal(byName.collections.type, "pulumi-nodejs:dynamic/jetstream:ObjectStore");
         assert.equal(byName.collections.inputs.maxBytes, "5GiB");
-        // The provider stored in state is a module path, not a serialised closure.
-        assert.match(String(byName.EXEC.inputs.__provider), /^exports\.handler = \(\) => require\(require\("path"\)\.resolve\("[^"]*providers\/stream"\)\)\.provider;\n$/);
+        // The provider stored in state names the package, no file and no closure,
+        // and loads the kind's provider the way the SDK's host evaluates it.
+        const source = String(byName.EXEC.inputs.__provider);
+        assert.ok(!source.includes(REPO_ROOT) && !/providers\//.test(source), source);
+        const loaded = { exports: {} as { handler?: () => unknown } };
+        new Function("exports", "require", "module", source)(loaded.exports, createRequire(import.meta.url), loaded);
+        assert.equal(loaded.exports.handler!(), streamProvider);
+        assert.equal(new Set(dynamic.map((r) => r.inputs.__provider)).size, 3, "one reference per kind");
         assert.ok(dynamic.every((r) => !JSON.stringify(r.inputs).match(/NATS_|password|token/i)));
     });
 });

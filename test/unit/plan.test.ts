@@ -7,19 +7,18 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { keyValueKind } from "../../providers/keyValue";
-import { objectStoreKind } from "../../providers/objectStore";
-import { compare, describeChange, effective, FieldChange, forServer } from "../../providers/plan";
-import { atLeast, isServerMetadataKey, MANAGED_FIELDS, parseVersion, RULES, StreamConfig, Version } from "../../providers/rules";
-import { streamKind } from "../../providers/stream";
+import { keyValueKind } from "../../providers/keyValue.ts";
+import { objectStoreKind } from "../../providers/objectStore.ts";
+import { compare, describeChange, effective, type FieldChange, forServer } from "../../providers/plan.ts";
+import { atLeast, isServerMetadataKey, MANAGED_FIELDS, parseVersion, RULES, type StreamConfig, type Version } from "../../providers/rules.ts";
+import { streamKind } from "../../providers/stream.ts";
 
 const V2_9: Version = [2, 9, 10];
 const V2_10: Version = [2, 10, 29];
 const V2_12_4: Version = [2, 12, 4];
 const V2_12: Version = [2, 12, 15];
 
-// The compiled test lives in bin/test/unit; the fixtures stay in the source tree.
-const FIXTURES = join(__dirname, "..", "..", "..", "test", "fixtures", "async-nats-0.49");
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "async-nats-0.49");
 const golden = (dir: string, stream: string) => JSON.parse(readFileSync(join(FIXTURES, dir, `${stream}.json`), "utf8")) as StreamConfig;
 
 const BASE: StreamConfig = { name: "S", subjects: ["s.>"] };

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
-import { provider as keyValue } from "../../providers/keyValue";
-import { provider as objectStore } from "../../providers/objectStore";
-import { provider as stream } from "../../providers/stream";
+import { provider as keyValue } from "../../providers/keyValue.ts";
+import { provider as objectStore } from "../../providers/objectStore.ts";
+import { provider as stream } from "../../providers/stream.ts";
 
 type Failure = pulumi.dynamic.CheckFailure;
 

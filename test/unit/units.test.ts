@@ -2,7 +2,7 @@
 // value gets. Pure functions, no broker.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { duration, durationToNanos, formatDuration, formatSize, size, sizeToBytes, UNLIMITED } from "../../providers/units";
+import { duration, durationToNanos, formatDuration, formatSize, size, sizeToBytes, UNLIMITED } from "../../providers/units.ts";
 
 const KiB = 1024;
 const MiB = 1024 ** 2;

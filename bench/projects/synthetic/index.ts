@@ -3,7 +3,7 @@
 // kanade fleet (no fleet checks, no component): what each extra resource
 // costs preview and up.
 import * as pulumi from "@pulumi/pulumi";
-import { Stream } from "../../../providers/stream";
+import { Stream } from "../../../providers/stream.ts";
 
 const config = new pulumi.Config();
 const count = config.requireNumber("count");

@@ -1,0 +1,7 @@
+// What a resource's stored `__provider` text loads (resource.ts): every
+// kind's provider, by kind name.
+import { provider as keyValue } from "./keyValue.ts";
+import { provider as objectStore } from "./objectStore.ts";
+import { provider as stream } from "./stream.ts";
+
+export const providers = { stream, keyValue, objectStore };
