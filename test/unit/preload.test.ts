@@ -1,0 +1,41 @@
+// preload.ts relies on the Pulumi SDK's internals (which files load
+// TypeScript, arborist and source-map-support): this fails when an SDK
+// upgrade changes them, instead of the program silently paying for them again.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { test } from "node:test";
+import { REPO_ROOT } from "../harness/pulumi.ts";
+
+// What the SDK's run script (cmd/run) loads before the program: the SDK and source-map-support.
+const probe = `
+const pulumi = require("@pulumi/pulumi");
+require("node:module").createRequire(require.resolve("@pulumi/pulumi/cmd/run/index.js"))("source-map-support/register");
+const loaded = Object.keys(require.cache);
+pulumi.runtime.serializeFunction(() => 1).then(
+    () => console.log(JSON.stringify({ loaded, serialised: true })),
+    (err) => console.log(JSON.stringify({ loaded, serialised: false, error: err.message })),
+);`;
+
+test("with preload.ts, loading @pulumi/pulumi skips TypeScript, arborist and source-map-support, and closure serialisation fails loudly", () => {
+    const r = spawnSync(process.execPath, ["--no-warnings", "--import", "./preload.ts", "-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { loaded: string[]; serialised: boolean; error?: string };
+    assert.deepEqual(out.loaded.filter((k) => k.startsWith("kanade-standin:")).sort(), ["kanade-standin:@npmcli/arborist", "kanade-standin:source-map-support", "kanade-standin:typescript"]);
+    assert.deepEqual(out.loaded.filter((k) => /node_modules\/(typescript|@npmcli\/arborist|source-map-support|source-map)\//.test(k)), []);
+    assert.equal(out.serialised, false);
+    assert.match(out.error ?? "", /typescript was not loaded \(preload\.ts\)/);
+});
+
+test("without it, the SDK and its run script load them (the preload's targets still exist)", () => {
+    const runScript = readFileSync(createRequire(import.meta.url).resolve("@pulumi/pulumi/cmd/run/index.js"), "utf8");
+    assert.match(runScript, /require\("source-map-support\/register"\)/);
+    const r = spawnSync(process.execPath, ["--no-warnings", "-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { loaded: string[]; serialised: boolean };
+    for (const name of ["typescript", "@npmcli/arborist", "source-map-support"]) {
+        assert.ok(out.loaded.some((k) => k.includes(`/node_modules/${name}/`)), `${name} is no longer loaded by @pulumi/pulumi: preload.ts may be obsolete`);
+    }
+    assert.equal(out.serialised, true);
+});
