@@ -38,7 +38,8 @@ if (dir) {
         });
     });
     process.on("exit", () => {
-        end = { exited: Date.now(), maxRssKiB: process.resourceUsage().maxRSS };
+        const usage = process.resourceUsage();
+        end = { exited: Date.now(), maxRssKiB: usage.maxRSS, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6 };
         record();
     });
 }

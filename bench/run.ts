@@ -58,6 +58,8 @@ export interface ProviderProcess {
     maxRssKiB: number;
     /** wall time the process lived */
     seconds: number;
+    /** user + system CPU seconds */
+    cpu: number;
     /** broker connections this process opened */
     brokerConnections: number;
 }
@@ -71,6 +73,8 @@ export interface ProcessSpan {
     end: number;
     /** when it connected to the broker, if it did */
     broker: number[];
+    /** user + system CPU seconds (NaN when unknown) */
+    cpu: number;
 }
 
 export interface RunRecord {
@@ -194,7 +198,7 @@ function pluginWrapper(root: string): string {
             "#!/bin/sh",
             "# Written by bench/run.ts: the real dynamic-provider plugin under /usr/bin/time.",
             'out="${KANADE_BENCH_PROBE_DIR:-/tmp}/provider-$$.time"',
-            `exec /usr/bin/time -f "%M %e" -o "$out" ${JSON.stringify(real)} "$@"`,
+            `exec /usr/bin/time -f "%M %e %U %S" -o "$out" ${JSON.stringify(real)} "$@"`,
             "",
         ].join("\n"),
     );
@@ -217,6 +221,7 @@ interface NodeProbe {
     exited?: number;
     sockets: { local: number; remote: number; at: number }[];
     maxRssKiB?: number;
+    cpuSeconds?: number;
 }
 
 /**
@@ -225,14 +230,14 @@ interface NodeProbe {
  */
 function readProbes(dir: string, opened: Connection[], brokerPort: number | undefined, runStarted: number): Probes {
     const nodes: NodeProbe[] = [];
-    const times = new Map<number, { maxRssKiB: number; seconds: number }>();
+    const times = new Map<number, { maxRssKiB: number; seconds: number; cpu: number }>();
     for (const f of readdirSync(dir)) {
         const text = readFileSync(path.join(dir, f), "utf8");
         const time = /^provider-(\d+)\.time$/.exec(f);
         if (time) {
-            // "<maxrss KiB> <elapsed s>", after a "Command terminated by signal" line when killed.
-            const m = /(\d+) (\d+(?:\.\d+)?)\s*$/.exec(text);
-            if (m) times.set(Number(time[1]), { maxRssKiB: Number(m[1]), seconds: Number(m[2]) });
+            // "<maxrss KiB> <elapsed s> <user s> <system s>", after a "Command terminated by signal" line when killed.
+            const m = /(\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)\s*$/.exec(text);
+            if (m) times.set(Number(time[1]), { maxRssKiB: Number(m[1]), seconds: Number(m[2]), cpu: Number(m[3]) + Number(m[4]) });
         } else if (f.startsWith("node-")) {
             nodes.push(JSON.parse(text) as NodeProbe);
         }
@@ -244,17 +249,19 @@ function readProbes(dir: string, opened: Connection[], brokerPort: number | unde
     const providers = nodes.filter((n) => n.role === "provider").map((n): ProviderProcess => {
         // The wrapper's /usr/bin/time is the provider's parent.
         const t = n.ppid !== undefined ? times.get(n.ppid) : undefined;
-        return { pid: n.pid, maxRssKiB: t?.maxRssKiB ?? NaN, seconds: t?.seconds ?? NaN, brokerConnections: opened.filter((c) => c.pid === n.pid).length };
+        return { pid: n.pid, maxRssKiB: t?.maxRssKiB ?? NaN, seconds: t?.seconds ?? NaN, cpu: t?.cpu ?? NaN, brokerConnections: opened.filter((c) => c.pid === n.pid).length };
     });
     const programs = nodes.filter((n) => n.role === "program");
     const timeline = nodes
         .filter((n): n is NodeProbe & { role: "program" | "provider" } => n.role !== "other")
         .map((n): ProcessSpan => {
-            const lived = n.role === "provider" ? (n.ppid !== undefined ? times.get(n.ppid)?.seconds : undefined) : undefined;
+            const time = n.role === "provider" && n.ppid !== undefined ? times.get(n.ppid) : undefined;
+            const lived = time?.seconds;
             const end = n.exited ?? (lived !== undefined ? n.started + lived * 1000 : NaN);
             return {
                 role: n.role, pid: n.pid, start: n.started - runStarted, end: end - runStarted,
                 broker: n.sockets.filter((s) => s.remote === brokerPort).map((s) => s.at - runStarted),
+                cpu: n.role === "provider" ? (time?.cpu ?? NaN) : (n.cpuSeconds ?? NaN),
             };
         })
         .sort((a, b) => a.start - b.start);
