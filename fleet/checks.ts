@@ -1,18 +1,74 @@
 // Preview-time fleet checks, run before the program declares any resource:
-// names, subject overlaps and whether the broker can reserve the fleet's
-// storage. A failure here stops preview and up with nothing changed, instead
-// of a 10065 or 10047 halfway through `pulumi up`.
+// names, subject overlaps, replicas against the cluster, the account's
+// JetStream limits and the servers' storage. A failure here stops preview and
+// up with nothing changed, instead of a 10065, 10027, 10113, 10074 or 10047
+// halfway through `pulumi up`.
+//
+// What the broker tells a client, and where this reads it:
+// - the account's limits, flat or per replica tier (R1, R3): $JS.API.INFO;
+// - the cluster's size: the connected server's INFO, `cluster` and
+//   `connect_urls` (the client URLs of every server the cluster announces);
+// - each server's own store (jetstream max_file_store / max_memory_store):
+//   only its monitoring endpoint (/jsz) or the system account
+//   ($SYS.REQ.SERVER.PING.JSZ, which an application account cannot call), so
+//   without kanade-jetstream:monitorUrls that check is skipped with a warning.
 import { type NatsConnection } from "nats";
-import { jsApi } from "../providers/connection.ts";
+import { jsApi, serverInfo } from "../providers/connection.ts";
+import { ERR, JetStreamError } from "../providers/errors.ts";
+import { type StreamInfo, contentLost, optInHint } from "../providers/guard.ts";
+import { keyValueKind } from "../providers/keyValue.ts";
+import { objectStoreKind } from "../providers/objectStore.ts";
+import { REGISTRY_BUCKET, REGISTRY_STREAM, registration } from "../providers/ownership.ts";
 import { type StreamConfig } from "../providers/rules.ts";
+import { subjectsOverlap } from "../providers/schema.ts";
+import { streamKind } from "../providers/stream.ts";
 import { formatSize } from "../providers/units.ts";
 import { type FleetEntry } from "./fleet.ts";
 
 type Storage = "file" | "memory";
+const STORAGES = ["file", "memory"] as const;
+
+const replicasOf = (c: StreamConfig) => c.num_replicas || 1;
+const storageOf = (c: StreamConfig) => c.storage ?? "file";
+/** max_bytes, 0 when uncapped. */
+const capOf = (c: StreamConfig) => Math.max(c.max_bytes ?? -1, 0);
+
+const LABELS = { stream: streamKind.label, keyValue: keyValueKind.label, objectStore: objectStoreKind.label };
+
+/** A fleet resource as the stack names it: `KV bucket "agent_config"`. */
+export const describeEntry = (e: FleetEntry): string => `${LABELS[e.kind]} "${e.row.name}"`;
+
+/** A stream on the broker, by the name a user knows it: `KV bucket "x" (stream KV_x)`, `stream "ARCHIVE"`. */
+export function describeStream(stream: string): string {
+    for (const [prefix, label] of [["KV_", keyValueKind.label], ["OBJ_", objectStoreKind.label]]) {
+        if (stream.startsWith(prefix)) return `${label} "${stream.slice(prefix.length)}" (stream ${stream})`;
+    }
+    return `${streamKind.label} "${stream}"`;
+}
+
+/** A stream the run may create, named for messages. */
+export interface Planned {
+    label: string;
+    config: StreamConfig;
+}
+
+const planned = (entries: FleetEntry[]): Planned[] => entries.map((e) => ({ label: describeEntry(e), config: e.config }));
+const REGISTRY_LABEL = `the ownership registry (KV bucket ${REGISTRY_BUCKET}, made by the first create)`;
+
+/**
+ * The streams `up` may create: the fleet's, and the ownership registry
+ * (providers/ownership.ts) when the broker has none yet; the first create
+ * makes it uncapped, with that resource's replicas.
+ */
+export function plannedStreams(entries: FleetEntry[], onBroker: StreamConfig[]): Planned[] {
+    if (!entries.length || onBroker.some((c) => c.name === REGISTRY_STREAM)) return planned(entries);
+    return [...planned(entries), { label: REGISTRY_LABEL, config: { name: REGISTRY_STREAM, storage: "file", num_replicas: replicasOf(entries[0].config), max_bytes: -1 } }];
+}
+
+const names = (streams: (FleetEntry | Planned)[]) => streams.map((x) => ("label" in x ? x.label : describeEntry(x))).join(", ");
 
 export interface Reservation {
     name: string;
-    stream: string;
     storage: Storage;
     /** max_bytes x replicas: what the broker reserves across the cluster. */
     bytes: number;
@@ -20,62 +76,231 @@ export interface Reservation {
     perServer: number;
 }
 
-export function reservations(entries: FleetEntry[]): Reservation[] {
-    return entries
-        .filter((e) => (e.config.max_bytes ?? -1) > 0)
+export function reservations(streams: Planned[]): Reservation[] {
+    return streams
+        .filter((e) => capOf(e.config) > 0)
         .map((e) => ({
-            name: e.row.name,
-            stream: e.config.name,
-            storage: e.config.storage ?? "file",
-            bytes: e.config.max_bytes! * (e.config.num_replicas ?? 1),
-            perServer: e.config.max_bytes!,
+            name: e.label,
+            storage: storageOf(e.config),
+            bytes: capOf(e.config) * replicasOf(e.config),
+            perServer: capOf(e.config),
         }));
 }
 
 export function totalReserved(entries: FleetEntry[]): Record<Storage, number> {
     const total = { file: 0, memory: 0 };
-    for (const r of reservations(entries)) total[r.storage] += r.bytes;
+    for (const r of reservations(planned(entries))) total[r.storage] += r.bytes;
     return total;
-}
-
-/** Two subject patterns overlap when some subject matches both. */
-export function subjectsOverlap(a: string, b: string): boolean {
-    const x = a.split(".");
-    const y = b.split(".");
-    for (let i = 0; i < Math.max(x.length, y.length); i++) {
-        if (x[i] === ">" || y[i] === ">") return x[i] !== undefined && y[i] !== undefined;
-        if (x[i] === undefined || y[i] === undefined) return false;
-        if (x[i] !== "*" && y[i] !== "*" && x[i] !== y[i]) return false;
-    }
-    return true;
 }
 
 const subjectsOf = (c: StreamConfig) => c.subjects?.length ? c.subjects : c.mirror || c.sources?.length ? [] : [c.name];
 
-/** Problems with names and subjects within the fleet, and against other streams on the broker. */
-export function nameAndSubjectProblems(entries: FleetEntry[], others: StreamConfig[] = []): string[] {
+function overlapping(a: StreamConfig, b: StreamConfig): [string, string][] {
+    return subjectsOf(a).flatMap((x) => subjectsOf(b).filter((y) => subjectsOverlap(x, y)).map((y): [string, string] => [x, y]));
+}
+
+// ---------------------------------------------------------------- what the broker says
+
+/** One set of JetStream account limits (-1: unlimited). */
+export interface AccountLimits {
+    max_memory: number;
+    max_storage: number;
+    max_streams: number;
+    memory_max_stream_bytes?: number;
+    storage_max_stream_bytes?: number;
+    max_bytes_required?: boolean;
+}
+
+/** $JS.API.INFO: flat `limits`, or (account JWT tiered_limits) `tiers` keyed "R1", "R3", with zero flat limits. */
+export interface AccountInfo {
+    limits: AccountLimits;
+    tiers?: Record<string, { limits: AccountLimits }>;
+}
+
+/** How many servers can host a replica; `size` undefined when the server does not say. */
+export interface ClusterSize {
+    /** Where the size comes from, for messages. */
+    source: string;
+    size?: number;
+}
+
+export interface BrokerView {
+    /** Every stream of the account ($JS.API.STREAM.LIST). */
+    streams: StreamConfig[];
+    account: AccountInfo;
+    cluster: ClusterSize;
+    /** Streams on the broker that this stack manages (the ownership registry). */
+    ownStreams: ReadonlySet<string>;
+}
+
+/** What a stack changes so that the plan works: Pulumi aliases, new resource name -> old. */
+export type Renames = Map<string, string>;
+
+export interface FleetPlan {
+    problems: string[];
+    warnings: string[];
+    /**
+     * A fleet resource taking over the subjects of a stream this stack
+     * manages and no longer declares (a rename): declared with an alias to
+     * the old resource, Pulumi plans one replacement, deleting the old stream
+     * before creating the new one. As two resources, it would create the new
+     * one first, while the old still holds the subjects (10065), and delete
+     * the old one only at the end.
+     */
+    renames: Renames;
+}
+
+/** The Pulumi resource name of one of this fleet's streams (resources are named as on the broker, buckets without prefix). */
+const resourceNameOf = (stream: string) => stream.replace(/^(KV|OBJ)_/, "");
+const kindOf = (stream: string): FleetEntry["kind"] => (stream.startsWith("KV_") ? "keyValue" : stream.startsWith("OBJ_") ? "objectStore" : "stream");
+
+/** Names and subjects within the fleet and against the other streams on the broker. */
+export function subjectPlan(entries: FleetEntry[], broker: Pick<BrokerView, "streams" | "ownStreams">): Pick<FleetPlan, "problems" | "renames"> & {
+    /** The renamed streams, which the replacements delete before creating their successors. */
+    replaced: Set<string>;
+} {
     const problems: string[] = [];
-    const seen = new Map<string, string>();
+    const renames: Renames = new Map();
+    const replaced = new Set<string>();
+    const seen = new Map<string, FleetEntry>();
     for (const e of entries) {
         const clash = seen.get(e.config.name);
-        if (clash) problems.push(`${e.row.name} and ${clash} both use the stream name ${e.config.name}`);
-        seen.set(e.config.name, e.row.name);
+        if (clash) problems.push(`${describeEntry(e)} and ${describeEntry(clash)} both use the stream name ${e.config.name}`);
+        seen.set(e.config.name, e);
     }
-    const all = [
-        ...entries.map((e) => ({ label: e.row.name, config: e.config })),
-        ...others.map((c) => ({ label: `${c.name} (on the broker, not in this fleet)`, config: c })),
-    ];
     for (let i = 0; i < entries.length; i++) {
-        for (let j = i + 1; j < all.length; j++) {
-            for (const a of subjectsOf(all[i].config)) {
-                for (const b of subjectsOf(all[j].config)) {
-                    if (subjectsOverlap(a, b)) problems.push(`subjects overlap: ${all[i].label} "${a}" and ${all[j].label} "${b}"`);
+        for (const other of entries.slice(i + 1)) {
+            for (const [a, b] of overlapping(entries[i].config, other.config)) {
+                problems.push(`subjects overlap: ${describeEntry(entries[i])} "${a}" and ${describeEntry(other)} "${b}"`);
+            }
+        }
+    }
+    for (const old of broker.streams.filter((c) => !seen.has(c.name))) {
+        const takers = entries.filter((e) => overlapping(e.config, old).length);
+        if (!takers.length) continue;
+        if (!broker.ownStreams.has(old.name)) {
+            for (const e of takers) {
+                for (const [a, b] of overlapping(e.config, old)) {
+                    problems.push(`subjects overlap: ${describeEntry(e)} "${a}" and ${describeStream(old.name)} (on the broker, not in this fleet) "${b}"; ` +
+                        "the broker would refuse the fleet's stream (10065). Change or remove the other stream, it is not this stack's");
                 }
+            }
+            continue;
+        }
+        // This stack's own stream, which this run deletes: a rename when one resource of the same kind takes its subjects.
+        const [taker] = takers;
+        if (takers.length === 1 && taker.kind === kindOf(old.name) && !renames.has(taker.row.name)) {
+            renames.set(taker.row.name, resourceNameOf(old.name));
+            replaced.add(old.name);
+            continue;
+        }
+        problems.push(`${names(takers)} take subjects of ${describeStream(old.name)}, which this stack manages and no longer declares; ` +
+            "Pulumi would create the new streams before deleting it, and the broker would refuse them (10065). " +
+            `Remove it first (pulumi destroy --target <its URN>, see pulumi stack --show-urns), then run this again`);
+    }
+    return { problems, renames, replaced };
+}
+
+/** replicas beyond the servers that can host them (10074 on a single server, 10005 in a cluster). */
+export function replicaProblems(entries: FleetEntry[], broker: Pick<BrokerView, "streams" | "cluster">): Pick<FleetPlan, "problems" | "warnings"> {
+    const existing = new Map(broker.streams.map((c) => [c.name, replicasOf(c)]));
+    // A stream already placed with these replicas keeps its peers; only new placements need servers.
+    const placing = entries.filter((e) => replicasOf(e.config) > 1 && (existing.get(e.config.name) ?? 0) < replicasOf(e.config));
+    const { size, source } = broker.cluster;
+    if (!placing.length) return { problems: [], warnings: [] };
+    if (size === undefined) {
+        return { problems: [], warnings: [`cannot check replicas against the cluster's size: ${source}; ${names(placing)} need more than one server`] };
+    }
+    const problems: string[] = [];
+    for (const replicas of [...new Set(placing.map((e) => replicasOf(e.config)))].sort((a, b) => a - b)) {
+        if (replicas <= size) continue;
+        const these = placing.filter((e) => replicasOf(e.config) === replicas);
+        problems.push(`replicas ${replicas} needs ${replicas} servers, but ${source}: ${names(these)}. ` +
+            `The broker would refuse them (${size === 1 ? "10074" : "10005"}). Set kanade-jetstream:replicas (or overrides.<name>.replicas) to at most ${size}` +
+            (size === 1 ? ", or run a JetStream cluster" : ", or add servers to the cluster"));
+    }
+    return { problems, warnings: [] };
+}
+
+function doesNotFit(storage: Storage, need: number, where: string, limit: number, taken: number, fleet: Reservation[], unit: string): string {
+    const biggest = fleet
+        .filter((r) => r.storage === storage)
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, 5)
+        .map((r) => `${r.name} ${formatSize(r.bytes)}`)
+        .join(", ");
+    return `the fleet reserves ${formatSize(need)} of ${storage} storage (${unit}) but ${where} allows ${formatSize(limit)}` +
+        `${taken ? `, ${formatSize(taken)} of it already reserved by other streams` : ""}; the broker would refuse with ${storage === "file" ? "10047" : "10028"}. ` +
+        `Biggest reservations: ${biggest}. Lower the caps (kanade-jetstream:sizeScale, kanade-jetstream:overrides.<name>.maxBytes) or give the broker more storage`;
+}
+
+/**
+ * The account's limits ($JS.API.INFO), as the server applies them on create
+ * (jetstream.go selectLimits, checkBytesLimits; stream.go checkStreamCfg):
+ * flat limits count every stream and max_bytes x replicas; tiered limits
+ * (R1, R3, ...) count the streams of their replica count and max_bytes once.
+ * Streams the run creates count on top of every stream already there
+ * (`broker.streams`): Pulumi deletes this stack's old ones only at the end
+ * of the run, except a renamed one, which its replacement deletes first.
+ */
+export function accountProblems(creates: Planned[], broker: Pick<BrokerView, "streams" | "account">): string[] {
+    const problems: string[] = [];
+    const tiers = broker.account.tiers && Object.keys(broker.account.tiers).length ? broker.account.tiers : undefined;
+    const tierOf = (c: StreamConfig) => (tiers ? `R${replicasOf(c)}` : "");
+    const onBroker = new Set(broker.streams.map((c) => c.name));
+    for (const tier of [...new Set(creates.map((e) => tierOf(e.config)))].sort()) {
+        const group = creates.filter((e) => tierOf(e.config) === tier);
+        const limits = tiers ? tiers[tier]?.limits : broker.account.limits;
+        const whose = tier ? `the account's ${tier} tier (streams with replicas ${tier.slice(1)})` : "the account";
+        if (!limits) {
+            problems.push(`the account has JetStream limits only for ${Object.keys(tiers!).sort().join(", ")}, none for ${tier}: ${names(group)}; ` +
+                `the broker would refuse them (10120). Change their replicas to a tier the account has, or give the account ${tier} limits`);
+            continue;
+        }
+        const others = broker.streams.filter((c) => tierOf(c) === tier && !group.some((e) => e.config.name === c.name));
+        const creating = group.filter((e) => !onBroker.has(e.config.name));
+        const present = broker.streams.filter((c) => tierOf(c) === tier).length;
+        // The server counts max_streams only when > 0 (jsStreamCreateRequest, jsClusteredStreamLimitsCheck).
+        if (limits.max_streams > 0 && present + creating.length > limits.max_streams) {
+            problems.push(`${whose} allows ${limits.max_streams} streams (max_streams); ${present} are on the broker and this run would create ${creating.length} more ` +
+                `(${names(creating)}); the broker would refuse the creates past the limit (10027 "maximum number of streams reached"). ` +
+                "Raise the account's max_streams, or remove streams this stack does not need");
+        }
+        const uncapped = group.filter((e) => capOf(e.config) === 0);
+        if (limits.max_bytes_required && uncapped.length) {
+            problems.push(`${whose} requires every stream to set max_bytes (max_bytes_required), but ${names(uncapped)} set none; ` +
+                "the broker would refuse them (10113). Give each a cap: kanade-jetstream:overrides.<name>.maxBytes" +
+                (uncapped.some((e) => e.label === REGISTRY_LABEL)
+                    ? `; the registry you create beforehand, capped: nats kv add ${REGISTRY_BUCKET} --history 1 --max-bucket-size 1MiB`
+                    : ""));
+        }
+        for (const storage of STORAGES) {
+            const ofStorage = group.filter((e) => storageOf(e.config) === storage);
+            if (!ofStorage.length) continue;
+            const perStream = (storage === "file" ? limits.storage_max_stream_bytes : limits.memory_max_stream_bytes) ?? -1;
+            const tooBig = ofStorage.filter((e) => perStream > 0 && capOf(e.config) > perStream);
+            if (tooBig.length) {
+                problems.push(`${whose} allows at most ${formatSize(perStream)} per ${storage} stream (${storage === "file" ? "storage" : "memory"}_max_stream_bytes), ` +
+                    `but ${tooBig.map((e) => `${e.label} sets ${formatSize(capOf(e.config))}`).join(", ")}; the broker would refuse them (10122). ` +
+                    `Lower their caps (kanade-jetstream:overrides.<name>.maxBytes) to at most ${formatSize(perStream)}`);
+            }
+            const limit = storage === "file" ? limits.max_storage : limits.max_memory;
+            if (limit < 0) continue;
+            // Flat limits count every replica; a tier's limit already is per replica count.
+            const reserve = (c: StreamConfig) => capOf(c) * (tier ? 1 : replicasOf(c));
+            const need = ofStorage.reduce((s, e) => s + reserve(e.config), 0);
+            const taken = others.filter((c) => storageOf(c) === storage).reduce((s, c) => s + reserve(c), 0);
+            if (taken + need > limit) {
+                const unit = tier ? "max_bytes, once per stream in a tier" : "max_bytes x replicas";
+                const listed = reservations(ofStorage).map((r) => (tier ? { ...r, bytes: r.perServer } : r));
+                problems.push(doesNotFit(storage, need, `${whose}'s JetStream limit`, limit, taken, listed, unit));
             }
         }
     }
     return problems;
 }
+
+// ---------------------------------------------------------------- reading the broker
 
 interface StreamList {
     total: number;
@@ -91,79 +316,28 @@ async function brokerStreams(nc: NatsConnection): Promise<StreamConfig[]> {
     }
 }
 
-interface AccountInfo {
-    limits: { max_storage: number; max_memory: number };
+/** The cluster's size from the connected server's INFO: `connect_urls` lists every server the cluster announces to clients. */
+function clusterSize(nc: NatsConnection): ClusterSize {
+    const info = serverInfo(nc);
+    const at = `nats-server ${info.version} at ${nc.getServer()}`;
+    if (!info.cluster) return { size: 1, source: `${at} runs alone (not in a cluster)` };
+    const urls = info.connect_urls ?? [];
+    if (!urls.length) {
+        return { source: `cluster "${info.cluster}" announces no servers to clients (cluster no_advertise), so its size is unknown` };
+    }
+    return { size: urls.length, source: `cluster "${info.cluster}" has ${urls.length} servers up (as ${at} announces them: ${urls.join(", ")})` };
+}
+
+/** Which of these streams the ownership registry (providers/ownership.ts) gives to `owner`; no registry is no owner. */
+async function ownedBy(nc: NatsConnection, owner: string, streams: string[]): Promise<Set<string>> {
+    const owners = await Promise.all(streams.map(async (stream) => [stream, (await registration(nc, stream)).owner] as const));
+    return new Set(owners.filter(([, o]) => o === owner).map(([stream]) => stream));
 }
 
 interface Jsz {
     config?: { max_storage: number; max_memory: number };
     reserved_storage?: number;
     reserved_memory?: number;
-}
-
-const reserveOf = (c: StreamConfig) => Math.max(c.max_bytes ?? -1, 0);
-
-function doesNotFit(storage: Storage, need: number, where: string, limit: number, taken: number, fleet: Reservation[]): string {
-    const biggest = fleet
-        .filter((r) => r.storage === storage)
-        .sort((a, b) => b.bytes - a.bytes)
-        .slice(0, 5)
-        .map((r) => `${r.name} ${formatSize(r.bytes)}`)
-        .join(", ");
-    return `the fleet reserves ${formatSize(need)} of ${storage} storage (max_bytes x replicas) but ${where} allows ${formatSize(limit)}` +
-        `${taken ? `, ${formatSize(taken)} of it already reserved by other streams` : ""}; the broker would refuse with 10047/10028. ` +
-        `Biggest reservations: ${biggest}. Lower the caps (kanade-jetstream:sizeScale, kanade-jetstream:overrides.<name>.maxBytes) or give the broker more storage`;
-}
-
-/**
- * Every problem that would make `pulumi up` fail halfway: overlaps (10065)
- * and storage reservations that do not fit the account's limits or, with
- * monitoring URLs, each server's own store (10047). A monitoring endpoint
- * that does not answer is skipped with a warning (a cluster node that is down
- * hosts no new replicas, and the rest of the cluster still serves the plan);
- * only when none answers does the check fail.
- */
-export async function fleetProblems(
-    nc: NatsConnection,
-    entries: FleetEntry[],
-    monitorUrls: string[],
-    warn: (message: string) => void = () => undefined,
-): Promise<string[]> {
-    const fleetStreams = new Set(entries.map((e) => e.config.name));
-    const onBroker = await brokerStreams(nc);
-    const others = onBroker.filter((c) => !fleetStreams.has(c.name));
-    const problems = nameAndSubjectProblems(entries, others);
-
-    const fleet = reservations(entries);
-    const account = await jsApi<AccountInfo>(nc, "INFO");
-    for (const storage of ["file", "memory"] as const) {
-        const need = fleet.filter((r) => r.storage === storage).reduce((s, r) => s + r.bytes, 0);
-        if (!need) continue;
-        const taken = others.filter((c) => (c.storage ?? "file") === storage).reduce((s, c) => s + reserveOf(c) * (c.num_replicas ?? 1), 0);
-        const limit = storage === "file" ? account.limits.max_storage : account.limits.max_memory;
-        if (limit > 0 && taken + need > limit) problems.push(doesNotFit(storage, need, "the account's JetStream limit", limit, taken, fleet));
-    }
-
-    // A server hosting a replica reserves max_bytes once; assume any server may host any stream.
-    const existingFleet = onBroker.filter((c) => fleetStreams.has(c.name));
-    const answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url).then((jsz) => ({ url, jsz }), (err: Error) => ({ url, err }))));
-    const failed = answers.filter((a) => "err" in a);
-    if (failed.length && failed.length === answers.length) throw failed[0].err;
-    for (const a of failed) warn(`${a.err.message}; skipping that server's storage check`);
-    for (const a of answers) {
-        if (!("jsz" in a)) continue;
-        const { url, jsz } = a;
-        for (const storage of ["file", "memory"] as const) {
-            const need = fleet.filter((r) => r.storage === storage).reduce((s, r) => s + r.perServer, 0);
-            const limit = storage === "file" ? jsz.config?.max_storage : jsz.config?.max_memory;
-            if (!need || !limit || limit <= 0) continue;
-            const reserved = (storage === "file" ? jsz.reserved_storage : jsz.reserved_memory) ?? 0;
-            const ours = existingFleet.filter((c) => (c.storage ?? "file") === storage).reduce((s, c) => s + reserveOf(c), 0);
-            const taken = Math.max(reserved - ours, 0);
-            if (taken + need > limit) problems.push(doesNotFit(storage, need, `the server at ${url} (max_${storage === "file" ? "file" : "memory"}_store)`, limit, taken, fleet));
-        }
-    }
-    return problems;
 }
 
 async function fetchJsz(url: string): Promise<Jsz> {
@@ -175,4 +349,106 @@ async function fetchJsz(url: string): Promise<Jsz> {
     } catch (err) {
         throw new Error(`cannot read the server's storage from ${endpoint} (kanade-jetstream:monitorUrls): ${(err as Error).message}`);
     }
+}
+
+/**
+ * Each server's own store, from its /jsz: a server hosting a replica
+ * reserves max_bytes once, and any server may host any stream. An endpoint
+ * that does not answer is skipped with a warning (a cluster node that is
+ * down hosts no new replicas); only when none answers does the check fail.
+ */
+async function serverStorage(entries: FleetEntry[], broker: BrokerView, monitorUrls: string[], plan: FleetPlan): Promise<void> {
+    const fleet = reservations(planned(entries));
+    if (!fleet.length) return;
+    if (!monitorUrls.length) {
+        const total = totalReserved(entries);
+        plan.warnings.push(`cannot check that each server's JetStream store can hold the fleet's reservation ` +
+            `(${STORAGES.filter((s) => total[s]).map((s) => `${formatSize(total[s])} ${s}`).join(", ")}): nats-server reports its max_file_store and ` +
+            "max_memory_store only on its monitoring endpoint (/jsz) or to the system account. Set kanade-jetstream:monitorUrls to every server's " +
+            "monitoring URL (e.g. http://<host>:8222) so that preview checks it; without it, a server too small fails `pulumi up` with 10047 partway");
+        return;
+    }
+    const fleetStreams = new Set(entries.map((e) => e.config.name));
+    const existingFleet = broker.streams.filter((c) => fleetStreams.has(c.name));
+    const answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url).then((jsz) => ({ url, jsz }), (err: Error) => ({ url, err }))));
+    const failed = answers.filter((a) => "err" in a);
+    if (failed.length === answers.length) throw failed[0].err;
+    for (const a of failed) plan.warnings.push(`${a.err.message}; skipping that server's storage check`);
+    for (const a of answers) {
+        if (!("jsz" in a)) continue;
+        const { url, jsz } = a;
+        for (const storage of STORAGES) {
+            const need = fleet.filter((r) => r.storage === storage).reduce((s, r) => s + r.perServer, 0);
+            const limit = storage === "file" ? jsz.config?.max_storage : jsz.config?.max_memory;
+            if (!need || !limit || limit <= 0) continue;
+            const reserved = (storage === "file" ? jsz.reserved_storage : jsz.reserved_memory) ?? 0;
+            const ours = existingFleet.filter((c) => storageOf(c) === storage).reduce((s, c) => s + capOf(c), 0);
+            const taken = Math.max(reserved - ours, 0);
+            if (taken + need > limit) {
+                plan.problems.push(doesNotFit(storage, need, `the server at ${url} (max_${storage}_store)`, limit, taken, fleet, "max_bytes, once per server hosting a replica"));
+            }
+        }
+    }
+}
+
+export interface CheckOptions {
+    /** The monitoring endpoints of the broker's servers (kanade-jetstream:monitorUrls). */
+    monitorUrls: string[];
+    /** This stack in the ownership registry's form, "<org>/<project>/<stack>". */
+    owner: string;
+    /** Whether the stack config opts in to losing this resource's data (overrides.<name>.allowDataLoss, else allowDataLoss). */
+    allowsDataLoss: (name: string) => boolean;
+}
+
+/**
+ * Streams this stack manages that the fleet no longer declares: `up`
+ * deletes them. One that holds messages or consumers needs the opt-in in
+ * the stack config, refused here so preview says so (the provider's delete
+ * refuses it again, but only once `up` is under way).
+ */
+async function removalProblems(nc: NatsConnection, removed: ReadonlySet<string>, allowsDataLoss: CheckOptions["allowsDataLoss"]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const stream of removed) {
+        const name = resourceNameOf(stream);
+        if (allowsDataLoss(name)) continue;
+        let info: StreamInfo;
+        try {
+            info = await jsApi<StreamInfo>(nc, `STREAM.INFO.${stream}`);
+        } catch (err) {
+            if (err instanceof JetStreamError && err.errCode === ERR.streamNotFound) continue;
+            throw err;
+        }
+        const lost = contentLost(info.state);
+        if (lost) problems.push(`${describeStream(stream)} is no longer in the fleet, so up would delete it, and it holds ${lost}. ${optInHint(name)}`);
+    }
+    return problems;
+}
+
+/** Every problem that would make `pulumi up` fail halfway, what could not be checked, and the renames to alias. */
+export async function fleetPlan(nc: NatsConnection, entries: FleetEntry[], opts: CheckOptions): Promise<FleetPlan> {
+    const streams = await brokerStreams(nc);
+    const declared = new Set(entries.map((e) => e.config.name));
+    // Ownership matters for the streams the fleet no longer declares: the
+    // ones this stack manages are renamed (their subjects taken) or deleted.
+    const undeclared = streams.filter((c) => !declared.has(c.name) && c.name !== REGISTRY_STREAM).map((c) => c.name);
+    const broker: BrokerView = {
+        streams,
+        account: await jsApi<AccountInfo>(nc, "INFO"),
+        cluster: clusterSize(nc),
+        ownStreams: await ownedBy(nc, opts.owner, undeclared),
+    };
+    const subjects = subjectPlan(entries, broker);
+    const replicas = replicaProblems(entries, broker);
+    const plan: FleetPlan = {
+        problems: [
+            ...subjects.problems,
+            ...replicas.problems,
+            ...accountProblems(plannedStreams(entries, streams), { ...broker, streams: streams.filter((c) => !subjects.replaced.has(c.name)) }),
+            ...await removalProblems(nc, new Set([...broker.ownStreams].filter((s) => !subjects.replaced.has(s))), opts.allowsDataLoss),
+        ],
+        warnings: replicas.warnings,
+        renames: subjects.renames,
+    };
+    await serverStorage(entries, broker, opts.monitorUrls, plan);
+    return plan;
 }

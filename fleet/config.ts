@@ -3,7 +3,8 @@
 // that name the key.
 import { z } from "zod";
 import { CATALOGUE, LATEST_REVISION } from "./catalogue.ts";
-import { duration, size } from "../providers/units.ts";
+import { maxAge, ownerId } from "../providers/schema.ts";
+import { size } from "../providers/units.ts";
 
 export const NAMESPACE = "kanade-jetstream";
 
@@ -12,10 +13,12 @@ const names = new Set(CATALOGUE.map((r) => r.name));
 const override = z.strictObject({
     maxBytes: size.optional(),
     /** maxAge for streams, ttl for KV buckets and object stores. */
-    maxAge: duration.optional(),
+    maxAge: maxAge.optional(),
     replicas: z.number().int().min(1).max(5).optional(),
     protect: z.boolean().optional(),
     allowDataLoss: z.boolean().optional(),
+    /** Hand-over: adopt this resource although the stack <org>/<project>/<stack> owns it now. */
+    takeOverFrom: ownerId.optional(),
 });
 
 export const stackConfig = z.strictObject({
@@ -38,6 +41,8 @@ export const stackConfig = z.strictObject({
     sizeScale: z.number().positive().max(1).default(1),
     protect: z.boolean().default(false),
     allowDataLoss: z.boolean().default(false),
+    /** Hand-over of the whole fleet from the stack <org>/<project>/<stack> (providers/ownership.ts). */
+    takeOverFrom: ownerId.optional(),
     overrides: z
         .record(z.string(), override)
         .superRefine((o, ctx) => {

@@ -11,6 +11,7 @@ import { type StreamConfig } from "../providers/rules.ts";
 import { Stream, type StreamArgs, streamKind } from "../providers/stream.ts";
 import { compact } from "../providers/mapping.ts";
 import { formatSize, sizeToBytes } from "../providers/units.ts";
+import { propertyPath } from "../providers/schema.ts";
 import { z } from "zod";
 
 interface Entry<K extends CatalogueRow["kind"], A> {
@@ -37,7 +38,7 @@ function scaled(cap: string | undefined, scale: number): string | undefined {
 function streamConfigOf<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>, name: string, args: unknown): StreamConfig {
     const parsed = kind.schema.safeParse(args);
     if (!parsed.success) {
-        throw new Error(`fleet resource ${name}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+        throw new Error(`fleet resource ${name}: ${parsed.error.issues.map((i) => `${propertyPath(i.path)} ${i.message}`).join("; ")}`);
     }
     return kind.toStreamConfig(parsed.data);
 }
@@ -45,7 +46,11 @@ function streamConfigOf<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>, name:
 export function desiredFleet(config: StackConfig): FleetEntry[] {
     return catalogueAt(config.fleetRevision).map((row): FleetEntry => {
         const o = config.overrides[row.name] ?? {};
-        const common = { replicas: o.replicas ?? config.replicas, allowDataLoss: o.allowDataLoss ?? config.allowDataLoss };
+        const common = {
+            replicas: o.replicas ?? config.replicas,
+            allowDataLoss: o.allowDataLoss ?? config.allowDataLoss,
+            takeOverFrom: o.takeOverFrom ?? config.takeOverFrom,
+        };
         const protect = o.protect ?? config.protect;
         const maxBytes = o.maxBytes ?? scaled("maxBytes" in row ? row.maxBytes : undefined, config.sizeScale);
         switch (row.kind) {

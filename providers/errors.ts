@@ -7,8 +7,9 @@ export class JetStreamError extends Error {
     readonly description: string;
     readonly subject: string;
 
-    constructor(errCode: number, description: string, subject: string) {
-        super(`[${errCode}] ${description}`);
+    /** `attempts`: how many times jsApi sent the request (it repeats idempotent ones on a TRANSIENT error). */
+    constructor(errCode: number, description: string, subject: string, attempts = 1) {
+        super(`[${errCode}] ${description}${attempts > 1 ? ` (${subject}, still after ${attempts} attempts)` : ""}`);
         this.name = "JetStreamError";
         this.errCode = errCode;
         this.description = description;
@@ -30,7 +31,22 @@ export const ERR = {
     maxBytesRequired: 10113,
     maxStreamBytesExceeded: 10122,
     notEnabledForAccount: 10039,
+    clusterNotAvailable: 10008,
+    clusterNotLeader: 10009,
+    streamOffline: 10118,
 } as const;
+
+/**
+ * Errors that mean "try again" (nats-server errors.json): no meta leader or
+ * JetStream not ready yet (10008, "JetStream system temporarily
+ * unavailable"), the server lost its leadership while handling the request
+ * (10009), the stream's replicas are not running yet after a restart (10118).
+ */
+export const TRANSIENT: ReadonlySet<number> = new Set([ERR.clusterNotAvailable, ERR.clusterNotLeader, ERR.streamOffline]);
+
+const RETRIED =
+    "a leader election or a server restart that did not end while the request was retried (about 30s): " +
+    "check that a majority of the cluster's servers are up and see each other (nats server report jetstream), then run the command again";
 
 const ADVICE: Record<number, string> = {
     [ERR.insufficientStorage]:
@@ -47,6 +63,9 @@ const ADVICE: Record<number, string> = {
     [ERR.maxBytesRequired]: "the account requires every stream to set maxBytes",
     [ERR.maxStreamBytesExceeded]: "maxBytes exceeds the account's per-stream limit; lower it",
     [ERR.notEnabledForAccount]: "JetStream is not enabled for this account; enable it in the server's account config",
+    [ERR.clusterNotAvailable]: RETRIED,
+    [ERR.clusterNotLeader]: RETRIED,
+    [ERR.streamOffline]: RETRIED,
 };
 
 /** The error a provider method throws: what failed, on which resource, why, and what to do. */

@@ -8,8 +8,9 @@ import { type Kind, lifecycle } from "./lifecycle.ts";
 import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping.ts";
 import { type Field, type StreamConfig, type StreamSource } from "./rules.ts";
 import * as s from "./schema.ts";
-import { JetStreamResource } from "./resource.ts";
-import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units.ts";
+import { STREAM_SETTINGS } from "./settings.ts";
+import { JetStreamResource, type ResourceArgs } from "./resource.ts";
+import { size as sizeInput, UNLIMITED } from "./units.ts";
 
 const bucketSource = z.strictObject({ bucket: s.bucketName, external: s.external.optional() });
 
@@ -18,7 +19,7 @@ export const keyValueInputs = z
         bucket: s.bucketName,
         description: s.description,
         history: z.number().int().min(1).max(64).default(1),
-        ttl: durationInput.default(UNLIMITED),
+        ttl: s.maxAge.default(UNLIMITED),
         maxBytes: sizeInput.default(UNLIMITED),
         maxValueSize: sizeInput.default(UNLIMITED),
         storage: s.storage,
@@ -29,9 +30,14 @@ export const keyValueInputs = z
         mirror: bucketSource.optional(),
         sources: z.array(bucketSource).default([]),
         metadata: s.metadata,
-        allowDataLoss: s.allowDataLoss,
+        /** TTL of the marker a key's removal by ttl or purge leaves (2.11+): nats.go's LimitMarkerTTL. */
+        markerTtl: STREAM_SETTINGS.subjectDeleteMarkerTtl.schema,
+        ...s.managedInputs,
     })
-    .refine((i) => !(i.mirror && i.sources.length), { message: "a mirror cannot also have sources", path: ["mirror"] });
+    .refine((i) => !(i.mirror && i.sources.length), { message: "a mirror cannot also have sources", path: ["mirror"] })
+    .refine((i) => !(i.mirror && i.markerTtl), {
+        message: 'cannot be set on a mirror: nats-server refuses it (10052 "subject delete markers forbidden on mirrors")', path: ["markerTtl"],
+    });
 
 export type KeyValueInputs = z.infer<typeof keyValueInputs>;
 export type KeyValueArgs = z.input<typeof keyValueInputs>;
@@ -46,7 +52,7 @@ const sourceFromServer = (x: StreamSource): BucketSource =>
 
 const INPUT_OF: Partial<Record<Field, keyof KeyValueInputs>> = {
     name: "bucket", max_msgs_per_subject: "history", max_age: "ttl", max_bytes: "maxBytes", max_msg_size: "maxValueSize",
-    num_replicas: "replicas",
+    num_replicas: "replicas", subject_delete_marker_ttl: "markerTtl", allow_msg_ttl: "markerTtl",
 };
 
 export const keyValueKind: Kind<typeof keyValueInputs> = {
@@ -72,6 +78,8 @@ export const keyValueKind: Kind<typeof keyValueInputs> = {
             republish: republishToServer(i.republish),
             mirror: i.mirror && sourceToServer(i.mirror),
             sources: i.sources.length ? i.sources.map(sourceToServer) : undefined,
+            // As nats.go's kv.go writes LimitMarkerTTL: with per-message TTLs on.
+            ...(i.markerTtl ? { allow_msg_ttl: true, subject_delete_marker_ttl: nanos(i.markerTtl) } : {}),
         }),
     fromStreamConfig: (c: StreamConfig) => {
         const out = {
@@ -84,6 +92,7 @@ export const keyValueKind: Kind<typeof keyValueInputs> = {
             republish: republishFromServer(c.republish),
             mirror: c.mirror && sourceFromServer(c.mirror),
             sources: (c.sources ?? []).map(sourceFromServer),
+            markerTtl: STREAM_SETTINGS.subjectDeleteMarkerTtl.fromServer(c),
         };
         return compact(out) as Omit<KeyValueInputs, "allowDataLoss">;
     },
@@ -92,7 +101,7 @@ export const keyValueKind: Kind<typeof keyValueInputs> = {
 export const provider = lifecycle(keyValueKind);
 
 export class KeyValue extends JetStreamResource {
-    constructor(name: string, args: KeyValueArgs, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: ResourceArgs<KeyValueArgs>, opts?: pulumi.CustomResourceOptions) {
         super("keyValue", "KeyValue", name, args, opts);
     }
 }

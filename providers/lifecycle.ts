@@ -2,16 +2,32 @@
 // (adopting what already exists), read, update and delete of the backing
 // stream. A kind (stream.ts, keyValue.ts, objectStore.ts) only says how its
 // inputs become a stream config and back.
+//
+// Every step is judged before anything changes: in preview by check (the
+// engine calls it for every resource the program declares: without olds for
+// one new to the stack, with them for one it has), and again right before
+// acting (create, update, delete), as the broker may have changed since:
+// what it would lose (guard.ts) and whether another stack manages the stream
+// (ownership.ts). A delete is judged only when it runs: the engine does not
+// ask the provider about deletes in preview.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { type ConfigGetter, brokerConnection, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { CONNECTION_KEYS, type ConfigGetter, brokerConnection, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
 import { ERR, JetStreamError, resourceError } from "./errors.ts";
-import { type FieldChange, compare, describeChange, forServer } from "./plan.ts";
+import { type StreamInfo, contentLost, limitLosses, optInHint } from "./guard.ts";
+import { type Registration, REGISTRY_BUCKET, REGISTRY_STREAM, claim, registration, release } from "./ownership.ts";
+import { compact } from "./mapping.ts";
+import { type FieldChange, compare, createRefusals, describeChange, forServer } from "./plan.ts";
 import { type Field, MANAGED_FIELDS, type StreamConfig, type Version, parseVersion, withUserMetadata } from "./rules.ts";
+import { propertyPath } from "./schema.ts";
 
 /** What every kind's checked inputs carry besides its own settings. */
 export interface ManagedInputs {
     allowDataLoss: boolean;
+    /** The owning stack, `<org>/<project>/<stack>` (resource.ts); absent: registers nothing. */
+    owner?: string;
+    /** The owner id of the stack this one may take the stream over from. */
+    takeOverFrom?: string;
 }
 
 export interface Kind<S extends z.ZodType<ManagedInputs>> {
@@ -37,24 +53,53 @@ export const SCHEMA_VERSION = 1;
 /** State outputs: the actual config in input form, the stream and its config. */
 export type Outputs<I> = I & { stream: string; config: StreamConfig; schemaVersion: number; __provider?: string };
 
-interface StreamInfo {
-    config: StreamConfig;
-    state: { messages: number; bytes: number };
-}
-
 const MANAGED = new Set<string>(MANAGED_FIELDS);
 
 // Stack config, from the provider's configure(); connection settings are
 // resolved at call time so credentials never live in a serialised provider.
 let stackConfig: ConfigGetter = () => undefined;
 
-// Replacement opt-ins seen by diff, for the delete the engine runs next in
-// the same process: delete itself only sees the old state.
+/**
+ * The namespace of the connection settings a program using this package sets
+ * whatever its project is called (`jetstream:servers`); without any of
+ * them, the project's own (the kanade fleet's `kanade-jetstream:servers`).
+ */
+export const CONNECTION_NAMESPACE = "jetstream";
+let connectionConfig: { get: ConfigGetter; namespace: string } = { get: () => undefined, namespace: CONNECTION_NAMESPACE };
+
+// The streams diff planned to replace, with the new inputs' opt-in, for the
+// re-check and the delete the engine runs next in the same process: delete
+// itself only sees the old state.
 const replacementOptIns = new Map<string, boolean>();
 
+/** A config value as configure() hands it over: JSON text (maps, booleans) or already parsed. */
+function configValue(key: string): unknown {
+    const value: unknown = stackConfig(key);
+    if (typeof value !== "string") return value;
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+/**
+ * The data-loss opt-in the stack config of this run gives the fleet resource
+ * `name` (overrides.<name>.allowDataLoss, else the fleet-wide allowDataLoss),
+ * as fleet/fleet.ts reads it: a delete only sees the state an earlier run
+ * wrote, so an opt-in set now for a resource removed from the fleet would
+ * otherwise never reach it.
+ */
+function configOptIn(name: string): boolean {
+    const overrides = configValue("overrides") as Record<string, { allowDataLoss?: unknown } | undefined> | undefined;
+    const value = overrides?.[name]?.allowDataLoss ?? configValue("allowDataLoss");
+    return value === true || value === "true";
+}
+
 async function broker(): Promise<{ nc: Awaited<ReturnType<typeof brokerConnection>>; version: Version; versionText: string }> {
-    const nc = await brokerConnection(resolveSettings(stackConfig));
-    const versionText = serverInfo(nc).version;
+    const nc = await brokerConnection(resolveSettings(connectionConfig.get, process.env, connectionConfig.namespace));
+    // The lowest version in the cluster: any server may answer a request.
+    const versionText = await brokerVersion(nc);
     return { nc, version: parseVersion(versionText), versionText };
 }
 
@@ -82,6 +127,27 @@ async function streamInfo(nc: Awaited<ReturnType<typeof brokerConnection>>, stre
     }
 }
 
+/** Messages per subject of the stream (STREAM.INFO with subjects_filter, page by page). */
+async function subjectCounts(nc: Awaited<ReturnType<typeof brokerConnection>>, stream: string): Promise<number[]> {
+    const counts: number[] = [];
+    for (;;) {
+        const page = await jsApi<{ total?: number; state: { subjects?: Record<string, number> } }>(
+            nc, `STREAM.INFO.${stream}`, { subjects_filter: ">", offset: counts.length });
+        const got = Object.values(page.state.subjects ?? {});
+        counts.push(...got);
+        if (!got.length || counts.length >= (page.total ?? 0)) return counts;
+    }
+}
+
+/**
+ * Whether an input holds a value that another resource's output gives only
+ * during `up`: preview passes Pulumi's unknown sentinel in its place.
+ */
+function hasUnknown(value: unknown): boolean {
+    if (value === pulumi.runtime.unknownValue) return true;
+    if (Array.isArray(value)) return value.some(hasUnknown);
+    return typeof value === "object" && value !== null && Object.values(value).some(hasUnknown);
+}
 
 export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pulumi.dynamic.ResourceProvider {
     type Inputs = z.infer<S>;
@@ -89,8 +155,85 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         stream === name ? `${kind.label} "${name}"` : `${kind.label} "${name}" (stream ${stream})`;
     const describeInputs = (inputs: Inputs) => describe(kind.nameOf(inputs), kind.streamName(inputs));
 
-    const outputs = (config: StreamConfig, allowDataLoss: boolean): Outputs<Inputs> =>
-        ({ ...kind.fromStreamConfig(config), allowDataLoss, stream: config.name, config: withUserMetadata(config), schemaVersion: SCHEMA_VERSION }) as Outputs<Inputs>;
+    const outputs = (config: StreamConfig, managed: ManagedInputs): Outputs<Inputs> => ({
+        ...kind.fromStreamConfig(config),
+        ...compact({ allowDataLoss: managed.allowDataLoss, owner: managed.owner, takeOverFrom: managed.takeOverFrom }),
+        stream: config.name, config: withUserMetadata(config), schemaVersion: SCHEMA_VERSION,
+    }) as Outputs<Inputs>;
+
+    /** Refuses a stream another stack manages, unless this one takes it over from exactly that stack. */
+    const ownershipProblem = (stream: string, reg: Registration, inputs: Partial<ManagedInputs>): string | undefined => {
+        if (reg.owner === undefined || reg.owner === inputs.owner || reg.owner === inputs.takeOverFrom) return undefined;
+        return `the stream ${stream} is managed by the stack ${reg.owner} (ownership registry: KV bucket ${REGISTRY_BUCKET}), ` +
+            `so ${inputs.owner ? `this stack (${inputs.owner})` : "a resource without an owner"} must not adopt, change or delete it. Nothing was changed. ` +
+            `To hand it over, set takeOverFrom: "${reg.owner}" on the resource (in the kanade fleet: kanade-jetstream:overrides.${kind.nameOf(inputs as Inputs)}.takeOverFrom), ` +
+            "or remove it from that stack first; otherwise pick another name";
+    };
+
+    /** What applying `desired` to the existing stream would drop, as one refusal, unless opted in. */
+    const shrinkProblem = async (b: Broker, existing: StreamInfo, desired: StreamConfig, inputs: Inputs, step: string) => {
+        if (inputs.allowDataLoss) return undefined;
+        const losses = await limitLosses(existing, desired, kind.inputOf, () => subjectCounts(b.nc, existing.config.name));
+        if (!losses.length) return undefined;
+        return `${step} would drop messages: ${losses.join("; ")}. Nothing was changed. ${optInHint(kind.nameOf(inputs))}`;
+    };
+
+    /**
+     * Everything that makes adopting (or creating) the stream `desired`
+     * names unsafe: another stack owns it, its settings cannot change in
+     * place, or lowering its limits would drop messages. Each problem is a
+     * sentence about the resource, without its name.
+     */
+    const adoptionProblems = async (b: Broker, inputs: Inputs, desired: StreamConfig): Promise<{ problems: string[]; existing?: StreamInfo; reg: Registration }> => {
+        const [existing, reg] = await Promise.all([streamInfo(b.nc, desired.name), registration(b.nc, desired.name)]);
+        const problems = [ownershipProblem(desired.name, reg, inputs)];
+        if (existing) {
+            const blocking = compare(desired, existing.config, b.version).filter((c) => c.change === "replace");
+            if (blocking.length) problems.push(`it ${immutableReason(blocking, b.versionText)}`);
+            else problems.push(await shrinkProblem(b, existing, desired, inputs, "adopting the existing stream"));
+        } else problems.push(...creationRefusals(desired));
+        return { problems: problems.filter((p): p is string => p !== undefined), existing, reg };
+    };
+
+    /**
+     * Everything that makes the step from a resource's old inputs to `news`
+     * unsafe, judged against the broker as it is now: another stack owns the
+     * stream; a replacement (a rename, or a setting the server cannot change
+     * in place) would delete messages or consumers; lowered limits would drop
+     * messages; a rename would adopt a stream it must not.
+     */
+    const changeProblems = async (b: Broker, olds: Record<string, unknown>, news: Inputs, desired: StreamConfig): Promise<string[]> => {
+        // Old inputs, or (from tests and older layouts) outputs: only the name matters.
+        const { __provider: _p, stream: _s, config: _c, schemaVersion: _v, ...oldRaw } = olds;
+        const old = kind.schema.safeParse(oldRaw);
+        const oldStream = old.success ? kind.streamName(old.data) : desired.name;
+        const [existing, reg] = await Promise.all([streamInfo(b.nc, oldStream), registration(b.nc, oldStream)]);
+        const problems = [ownershipProblem(oldStream, reg, news)];
+        const renamed = oldStream !== desired.name;
+        if (existing) {
+            const blocking = compare(desired, existing.config, b.version).filter((c) => c.change === "replace").map((c) => kind.inputOf(c.field));
+            if (renamed) blocking.unshift(kind.inputOf("name"));
+            const lost = blocking.length && !news.allowDataLoss ? contentLost(existing.state) : undefined;
+            if (lost) {
+                problems.push(`replacing it (${[...new Set(blocking)].join(", ")} cannot change in place) deletes the stream ${oldStream}, and it holds ${lost} ` +
+                    `that would be lost. Nothing was changed. ${optInHint(kind.nameOf(news))}`);
+            } else if (!blocking.length) {
+                problems.push(await shrinkProblem(b, existing, desired, news, "the update"));
+            }
+            // A replacement creates the stream anew, with what a create cannot carry.
+            if (blocking.length) problems.push(...creationRefusals(desired));
+        }
+        if (renamed) problems.push(...(await adoptionProblems(b, news, desired)).problems);
+        return problems.filter((p): p is string => p !== undefined);
+    };
+
+    /** What the server refuses to create (a create, or the create half of a replacement), naming the input. */
+    const creationRefusals = (desired: StreamConfig) => createRefusals(desired).map((r) => `${kind.inputOf(r.field)}: ${r.reason}`);
+
+    /** Records this stack as the owner when the registry does not already say so (a resource without an owner records nothing). */
+    const register = async (b: Broker, stream: string, reg: Registration, inputs: Inputs, desired: StreamConfig) => {
+        if (inputs.owner && reg.owner !== inputs.owner) await claim(b.nc, stream, inputs.owner, reg.revision, desired.num_replicas ?? 1);
+    };
 
     /** Fails unless the server stored what was sent (older servers drop fields they do not know). */
     const verifyApplied = (resource: string, desired: StreamConfig, applied: StreamConfig, version: Version, versionText: string) => {
@@ -102,10 +245,12 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         }
     };
 
+    const immutableReason = (blocking: FieldChange[], versionText: string) =>
+        `already exists on the broker with a config nats-server ${versionText} cannot change in place: ` +
+        `${blocking.map((c) => `${kind.inputOf(c.field)} (${describeChange(c)})`).join(", ")}. ` +
+        "Make the program match the broker, or move the data away and remove the stream (nats stream rm) so it can be created anew.";
     const immutableError = (resource: string, blocking: FieldChange[], versionText: string) =>
-        new Error(`${resource} already exists on the broker with a config nats-server ${versionText} cannot change in place: ` +
-            `${blocking.map((c) => `${kind.inputOf(c.field)} (${describeChange(c)})`).join(", ")}. ` +
-            "Make the program match the broker, or move the data away and remove the stream (nats stream rm) so it can be created anew.");
+        new Error(`${resource} ${immutableReason(blocking, versionText)}`);
 
     /** Sends the full config (the API replaces, it does not merge), keeping fields this program does not manage. */
     const applyUpdate = async (resource: string, existing: StreamInfo, desired: StreamConfig): Promise<StreamConfig> => {
@@ -123,19 +268,58 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     return {
         async configure(req: pulumi.dynamic.ConfigureRequest) {
             stackConfig = (key) => req.config.get(key);
+            const own: ConfigGetter = (key) => req.config.get(`${CONNECTION_NAMESPACE}:${key}`);
+            connectionConfig = CONNECTION_KEYS.some((key) => own(key) !== undefined)
+                ? { get: own, namespace: CONNECTION_NAMESPACE }
+                // The SDK's Config reads unqualified keys from the project's namespace, which it names projectName.
+                : { get: stackConfig, namespace: (req.config as { projectName?: string }).projectName || pulumi.getProject() };
         },
 
-        async check(_olds: unknown, news: Record<string, unknown>) {
+        async check(olds: Record<string, unknown>, news: Record<string, unknown>) {
             const { __provider: _, ...raw } = news;
+            // Nothing to validate or judge yet: `up` checks again once the values are known.
+            if (hasUnknown(raw)) return { inputs: news };
             const parsed = kind.schema.safeParse(raw);
-            if (parsed.success) return { inputs: parsed.data as Record<string, unknown> };
+            if (parsed.success) {
+                const inputs = parsed.data as Inputs;
+                const resource = describeInputs(inputs);
+                if (kind.streamName(inputs) === REGISTRY_STREAM) {
+                    return { inputs, failures: [{ property: "", reason: `${resource}: the name is taken by this program's ownership registry (${REGISTRY_BUCKET}); pick another` }] };
+                }
+                let b: Broker;
+                try {
+                    b = await broker();
+                } catch {
+                    // No broker to judge against (none configured, unreachable,
+                    // refused): nothing can be lost through it either, and
+                    // create, which judges again, reports the connection.
+                    return { inputs: inputs as Record<string, unknown> };
+                }
+                let problems: string[];
+                try {
+                    // Settings this server cannot store are create's to report, with its advice.
+                    const desired = kind.toStreamConfig(inputs);
+                    // No olds: new to the stack, and create would adopt the
+                    // stream if it exists; or the engine re-checking a
+                    // resource diff just planned to replace (it does so with
+                    // no olds), whose existing stream the replacement deletes
+                    // first: that step was judged with its olds already.
+                    const replacing = replacementOptIns.has(desired.name);
+                    problems = Object.keys(olds ?? {}).length
+                        ? await changeProblems(b, olds, inputs, desired)
+                        : replacing ? [] : (await adoptionProblems(b, inputs, desired)).problems;
+                } catch (err) {
+                    throw resourceError(resource, "planning", err);
+                }
+                return { inputs: inputs as Record<string, unknown>, failures: problems.length ? problems.map((p) => ({ property: "", reason: `${resource}: ${p}` })) : undefined };
+            }
             const at = (path: PropertyKey[]) => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], raw);
             return {
                 failures: parsed.error.issues.flatMap((issue) => {
                     // An unknown key is a failure of that key, not of the whole inputs object.
                     if (issue.code === "unrecognized_keys") {
                         return issue.keys.map((key) => {
-                            const property = [...issue.path, key].join(".");
+                            const property = propertyPath([...issue.path, key]);
                             return {
                                 property,
                                 reason: `${kind.label}: ${property} is not a known setting (got ${JSON.stringify(at([...issue.path, key]))})`,
@@ -143,16 +327,29 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                         });
                     }
                     const value = at(issue.path);
+                    const property = propertyPath(issue.path);
                     return {
-                        property: issue.path.join(".") || "(inputs)",
-                        reason: `${kind.label}: ${issue.path.join(".") || "inputs"} ${issue.message}` +
+                        property: property || "(inputs)",
+                        reason: `${kind.label}: ${property || "inputs"} ${issue.message}` +
                             (value === undefined ? "" : ` (got ${JSON.stringify(value)})`),
                     };
                 }),
             };
         },
 
+        // No guard here: check() judges the step in preview. The engine also
+        // calls diff while refreshing (Pulumi.yaml refreshes on every preview
+        // and up), with the inputs of the previous run: a refusal there would
+        // ignore an opt-in set since and fail even `pulumi destroy`.
         async diff(id: string, olds: Outputs<Inputs>, news: Inputs & { __provider?: string }) {
+            // An input that is not known yet changes the resource; one that names
+            // the stream may change which stream it is.
+            if (hasUnknown(news)) {
+                const naming = kind.inputOf("name");
+                const unknownName = hasUnknown((news as Record<string, unknown>)[naming]);
+                if (unknownName) replacementOptIns.set(id, news.allowDataLoss === true);
+                return { changes: true, replaces: unknownName ? [naming] : [], deleteBeforeReplace: unknownName };
+            }
             const resource = describeInputs(news);
             let version: Version;
             let desired: StreamConfig;
@@ -172,8 +369,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             // so state written by an older layout (or schema) is rewritten on
             // the next `up`, with nothing sent to the broker.
             const stateOutdated = olds.__provider !== news.__provider || olds.schemaVersion !== SCHEMA_VERSION;
+            // State from before the registry has no owner: the update registers it.
+            const managedChanged = olds.allowDataLoss !== news.allowDataLoss || olds.owner !== news.owner || olds.takeOverFrom !== news.takeOverFrom;
             return {
-                changes: changes.length > 0 || replaces.length > 0 || olds.allowDataLoss !== news.allowDataLoss || stateOutdated,
+                changes: changes.length > 0 || replaces.length > 0 || managedChanged || stateOutdated,
                 replaces,
                 deleteBeforeReplace: replaces.length > 0,
             };
@@ -187,7 +386,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 const { nc, version, versionText } = b;
                 // Settings this server cannot store fail the create, adopting or not.
                 const body = requestFor(desired, b);
-                const existing = await streamInfo(nc, desired.name);
+                // Judged again: the broker may have changed since preview.
+                const { problems, existing, reg } = await adoptionProblems(b, inputs, desired);
+                if (problems.length) throw new Error(problems.join("\n"));
+                await register(b, desired.name, reg, inputs, desired);
                 let config: StreamConfig;
                 if (existing) {
                     // Adopt: made by the backend, by hand, or lost from state.
@@ -199,7 +401,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     verifyApplied(resource, desired, created.config, version, versionText);
                     config = created.config;
                 }
-                return { id: desired.name, outs: outputs(config, inputs.allowDataLoss) };
+                return { id: desired.name, outs: outputs(config, inputs) };
             } catch (err) {
                 throw resourceError(resource, "create", err);
             }
@@ -211,7 +413,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 const { nc } = await broker();
                 const existing = await streamInfo(nc, id);
                 if (!existing) return {}; // gone: refresh drops it, the next plan creates it
-                const outs = outputs(existing.config, props.allowDataLoss ?? false);
+                const outs = outputs(existing.config, { ...props, allowDataLoss: props.allowDataLoss ?? false });
                 const { stream: _s, config: _c, schemaVersion: _v, ...inputs } = outs;
                 return { id, props: outs, inputs };
             } catch (err) {
@@ -226,32 +428,42 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 const b = await broker();
                 const { nc, version } = b;
                 requestFor(desired, b); // settings this server cannot store fail, even with nothing else to change
-                const existing = await streamInfo(nc, id);
+                const [existing, reg] = await Promise.all([streamInfo(nc, id), registration(nc, id)]);
                 if (!existing) {
                     throw new Error("it no longer exists on the broker; run `pulumi up --refresh` so it is planned as a create");
                 }
+                // Judged again: the broker may have changed since preview.
+                const problems = [ownershipProblem(id, reg, news), await shrinkProblem(b, existing, desired, news, "the update")]
+                    .filter((p): p is string => p !== undefined);
+                if (problems.length) throw new Error(problems.join("\n"));
+                await register(b, id, reg, news, desired);
                 const config = compare(desired, existing.config, version).length
                     ? await applyUpdate(resource, existing, desired)
                     : existing.config;
-                return { outs: outputs(config, news.allowDataLoss) };
+                return { outs: outputs(config, news) };
             } catch (err) {
                 throw resourceError(resource, "update", err);
             }
         },
 
         async delete(id: string, props: Outputs<Inputs>) {
-            const resource = describe(props.stream && props.stream !== id ? props.stream : kind.nameOf(props), id);
+            const name = props.stream && props.stream !== id ? props.stream : kind.nameOf(props);
+            const resource = describe(name, id);
             try {
                 const { nc } = await broker();
-                const existing = await streamInfo(nc, id);
-                if (!existing) return; // already gone
-                const optedIn = props.allowDataLoss || replacementOptIns.get(id) === true;
-                if (existing.state.messages > 0 && !optedIn) {
-                    const count = existing.state.messages === 1 ? "1 message" : `${existing.state.messages} messages`;
-                    throw new Error(`it holds ${count} (${existing.state.bytes} bytes) that deleting or replacing it would lose. ` +
-                        "Nothing was changed. Set allowDataLoss: true for this resource to proceed, or move the data first");
+                const [existing, reg] = await Promise.all([streamInfo(nc, id), registration(nc, id)]);
+                // Handed over to (or taken by) another stack: it is theirs to
+                // delete; this stack only lets go of it.
+                if (reg.owner !== undefined && reg.owner !== props.owner) return;
+                if (existing) {
+                    const optedIn = props.allowDataLoss || replacementOptIns.get(id) === true || configOptIn(kind.nameOf(props));
+                    const lost = contentLost(existing.state);
+                    if (lost && !optedIn) {
+                        throw new Error(`it holds ${lost} that deleting or replacing it would lose. Nothing was changed. ${optInHint(kind.nameOf(props))}`);
+                    }
+                    await jsApi(nc, `STREAM.DELETE.${id}`);
                 }
-                await jsApi(nc, `STREAM.DELETE.${id}`);
+                if (reg.owner !== undefined) await release(nc, id, reg.revision);
             } catch (err) {
                 throw resourceError(resource, "delete", err);
             }

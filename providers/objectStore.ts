@@ -8,20 +8,20 @@ import { type Kind, lifecycle } from "./lifecycle.ts";
 import { commonFromServer, commonToServer, compact, duration, nanos } from "./mapping.ts";
 import { type Field, type StreamConfig } from "./rules.ts";
 import * as s from "./schema.ts";
-import { JetStreamResource } from "./resource.ts";
-import { duration as durationInput, size as sizeInput, UNLIMITED } from "./units.ts";
+import { JetStreamResource, type ResourceArgs } from "./resource.ts";
+import { size as sizeInput, UNLIMITED } from "./units.ts";
 
 export const objectStoreInputs = z.strictObject({
     bucket: s.bucketName,
     description: s.description,
-    ttl: durationInput.default(UNLIMITED),
+    ttl: s.maxAge.default(UNLIMITED),
     maxBytes: sizeInput.default(UNLIMITED),
     storage: s.storage,
     replicas: s.replicas,
     compression: z.boolean().default(false),
     placement: s.placement.optional(),
     metadata: s.metadata,
-    allowDataLoss: s.allowDataLoss,
+    ...s.managedInputs,
 });
 
 export type ObjectStoreInputs = z.infer<typeof objectStoreInputs>;
@@ -62,7 +62,7 @@ export const objectStoreKind: Kind<typeof objectStoreInputs> = {
 export const provider = lifecycle(objectStoreKind);
 
 export class ObjectStore extends JetStreamResource {
-    constructor(name: string, args: ObjectStoreArgs, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: ResourceArgs<ObjectStoreArgs>, opts?: pulumi.CustomResourceOptions) {
         super("objectStore", "ObjectStore", name, args, opts);
     }
 }

@@ -3,7 +3,10 @@
 // server's own metadata keys are ignored, and each difference is classified
 // by the connected version's rules (rules.ts).
 import { isDeepStrictEqual } from "node:util";
-import { CREATE_ONLY, type Change, type Field, MANAGED_FIELDS, RULES, SEALED_FORCES, type StreamConfig, type Version, atLeast, withUserMetadata } from "./rules.ts";
+import {
+    CREATE_ONLY, type Change, type Field, MANAGED_FIELDS, RULES, SEALED_FORCES, type StreamConfig, type StreamSource, type Version, atLeast, implied,
+    withUserMetadata,
+} from "./rules.ts";
 
 export interface FieldChange {
     field: Field;
@@ -25,7 +28,10 @@ export function effective(config: StreamConfig): StreamConfig {
         }
         if (isUnset(out[field])) delete out[field];
     }
+    Object.assign(out, implied(out));
     if (out.sealed === true) Object.assign(out, SEALED_FORCES);
+    if (out.mirror) out.mirror = storedSource(out.mirror);
+    if (out.sources) out.sources = out.sources.map(storedSource);
     // The server maps 0 to "unlimited" (-1) for limits, and replicas 0 to 1.
     for (const limit of ["max_msgs", "max_bytes", "max_consumers", "max_msgs_per_subject", "max_msg_size"] as const) {
         if (out[limit] === 0 || (out[limit] as number) < -1) out[limit] = -1;
@@ -33,6 +39,13 @@ export function effective(config: StreamConfig): StreamConfig {
     if (out.num_replicas === 0) out.num_replicas = 1;
     if (out.placement && !out.placement.cluster && !out.placement.tags?.length) delete out.placement;
     return out;
+}
+
+/** The server always writes an external source's `deliver`, "" when none was sent. */
+function storedSource(s: StreamSource): StreamSource {
+    if (!s.external) return s;
+    const { deliver, ...external } = s.external;
+    return { ...s, external: deliver ? { ...external, deliver } : external };
 }
 
 function isUnset(v: unknown): boolean {
@@ -57,7 +70,8 @@ export function compare(desired: StreamConfig, actual: StreamConfig, version: Ve
     for (const field of MANAGED_FIELDS) {
         if (CREATE_ONLY.includes(field) || !atLeast(version, RULES[field].since)) continue;
         if (sameValue(field, want[field], have[field])) continue;
-        const rule = RULES[field] as { change?: (f: unknown, t: unknown, v: Version) => Change };
+        const rule = RULES[field] as { change?: (f: unknown, t: unknown, v: Version) => Change; serverDecides?: (c: StreamConfig) => boolean };
+        if (rule.serverDecides?.(want)) continue;
         changes.push({ field, from: have[field], to: want[field], change: rule.change?.(have[field], want[field], version) ?? "in-place" });
     }
     return changes;
@@ -83,7 +97,18 @@ export function forServer(config: StreamConfig, version: Version, versionText: s
     if (unsupported.length) {
         throw new Error(`nats-server ${versionText} does not support ${unsupported.join(", ")}; remove the setting or upgrade the server`);
     }
-    return body;
+    return { ...body, ...implied(body) };
+}
+
+/**
+ * What nats-server refuses to create but accepts as an update
+ * (jsStreamCreateRequest), one sentence per field: checked before a create
+ * that would not adopt an existing stream.
+ */
+export function createRefusals(config: StreamConfig): { field: Field; reason: string }[] {
+    return config.sealed === true
+        ? [{ field: "sealed", reason: 'nats-server refuses to create a sealed stream (10052 "stream configuration for create can not be sealed"): create it unsealed, then set sealed' }]
+        : [];
 }
 
 export function describeChange(c: FieldChange): string {

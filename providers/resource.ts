@@ -25,6 +25,17 @@ export function providerSource(kind: KindName): string {
         `(${JSON.stringify(PROVIDERS_ENTRY)}).providers[${JSON.stringify(kind)}];\n`;
 }
 
+/**
+ * This stack's owner id, `<org>/<project>/<stack>`: how the ownership
+ * registry (ownership.ts) tells stacks on one broker apart.
+ */
+export function stackOwner(): string {
+    return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/** A kind's arguments as a program passes them: each may be another resource's output. */
+export type ResourceArgs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
 export abstract class JetStreamResource extends pulumi.CustomResource {
     /** The backing stream's name on the broker. */
     declare readonly stream: pulumi.Output<string>;
@@ -32,6 +43,8 @@ export abstract class JetStreamResource extends pulumi.CustomResource {
     declare readonly config: pulumi.Output<StreamConfig>;
 
     protected constructor(kind: KindName, type: string, name: string, args: object, opts?: pulumi.CustomResourceOptions) {
-        super(`pulumi-nodejs:dynamic/jetstream:${type}`, name, { ...args, stream: undefined, config: undefined, __provider: providerSource(kind) }, opts);
+        // The owner comes last: a resource always belongs to the stack declaring it.
+        super(`pulumi-nodejs:dynamic/jetstream:${type}`, name,
+            { ...args, owner: stackOwner(), stream: undefined, config: undefined, __provider: providerSource(kind) }, opts);
     }
 }

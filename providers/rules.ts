@@ -1,8 +1,8 @@
 // The broker's rules for stream configs, per server version, as one table:
 // which fields a version knows, what it fills in when a field is absent, and
 // whether a change can be applied in place. Sourced from nats-server's
-// checkStreamCfg / configUpdateCheck and confirmed against 2.9.10 and
-// 2.12.15 (docs/server-rules.md has the citations).
+// checkStreamCfg / configUpdateCheck and confirmed against 2.9.10, 2.10.29,
+// 2.11.17 and 2.12.15 (docs/server-rules.md has the citations).
 
 /** A stream config as the JetStream API reads and writes it. */
 export interface StreamConfig {
@@ -35,6 +35,14 @@ export interface StreamConfig {
     compression?: "none" | "s2";
     first_seq?: number;
     metadata?: Record<string, string>;
+    no_ack?: boolean;
+    consumer_limits?: { inactive_threshold?: number; max_ack_pending?: number };
+    allow_msg_ttl?: boolean;
+    subject_delete_marker_ttl?: number;
+    allow_msg_counter?: boolean;
+    allow_atomic?: boolean;
+    allow_msg_schedules?: boolean;
+    persist_mode?: "default" | "async";
     /** Fields this program does not manage are carried through untouched. */
     [unmanaged: string]: unknown;
 }
@@ -73,10 +81,14 @@ interface Rule {
     fill?: (cfg: StreamConfig) => unknown;
     /** How a change from `from` to `to` applies; default in place. */
     change?: (from: unknown, to: unknown, v: Version) => Change;
+    /** When this holds for the desired config, the server stores its own value whatever is sent: nothing to compare. */
+    serverDecides?: (desired: StreamConfig) => boolean;
 }
 
 const V2_9: Version = [2, 9, 0];
 const V2_10: Version = [2, 10, 0];
+const V2_11: Version = [2, 11, 0];
+const V2_12: Version = [2, 12, 0];
 const TWO_MINUTES_NS = 120e9;
 
 const always = (): Change => "replace";
@@ -113,7 +125,9 @@ export const RULES = {
     sources: { since: V2_9 },
     republish: { since: V2_9, change: (_f, _t, v) => (atLeast(v, V2_10) ? "in-place" : "replace") },
     allow_direct: { since: V2_9, fill: () => false },
-    mirror_direct: { since: V2_9, fill: () => false },
+    // A mirror of a stream the server can see gets the origin's allow_direct
+    // (checkStreamCfg); an external origin is not looked up.
+    mirror_direct: { since: V2_9, fill: () => false, serverDecides: (c) => c.mirror !== undefined && !c.mirror.external },
     sealed: { since: V2_9, fill: () => false, change: onlyOn },
     deny_delete: { since: V2_9, fill: () => false, change: onlyOn },
     deny_purge: { since: V2_9, fill: () => false, change: onlyOn },
@@ -123,6 +137,17 @@ export const RULES = {
     // Only a create sets the first sequence; an update stores it without effect.
     first_seq: { since: V2_10 },
     metadata: { since: V2_10 },
+    no_ack: { since: V2_9, fill: () => false },
+    // Stored as {} when unset; effective() drops empty objects. A limit below
+    // an existing consumer's setting fails the update (10069), it is no replace.
+    consumer_limits: { since: V2_10 },
+    // 2.11.0-2.11.1 refuse any change; from 2.11.2 it can be switched on, never off.
+    allow_msg_ttl: { since: V2_11, fill: () => false, change: (f, t, v) => (atLeast(v, [2, 11, 2]) ? onlyOn(f, t) : "replace") },
+    subject_delete_marker_ttl: { since: V2_11 },
+    allow_msg_counter: { since: V2_12, fill: () => false, change: always },
+    allow_atomic: { since: V2_12, fill: () => false },
+    allow_msg_schedules: { since: V2_12, fill: () => false, change: onlyOn },
+    persist_mode: { since: V2_12, fill: () => "default", change: always },
 } satisfies Record<string, Rule>;
 
 export const MANAGED_FIELDS = Object.keys(RULES) as (keyof typeof RULES)[];
@@ -137,6 +162,20 @@ export function rule(field: Field): Rule {
  * derived from the max_age sent, before this applies.
  */
 export const SEALED_FORCES: Partial<StreamConfig> = { max_age: 0, discard: "new", deny_delete: true, deny_purge: true, allow_rollup_hdrs: false };
+
+/**
+ * What the server sets by itself when another setting needs it (2.11.2+
+ * checkStreamCfg, when not pedantic): subject delete markers need message
+ * TTLs and roll-ups, schedules need roll-ups; roll-ups need purges allowed.
+ * The request carries these too: 2.11.0-2.11.1 refuse markers without them.
+ */
+export function implied(c: StreamConfig): Partial<StreamConfig> {
+    const rollups = { allow_rollup_hdrs: true, deny_purge: false };
+    return {
+        ...((c.subject_delete_marker_ttl ?? 0) > 0 ? { allow_msg_ttl: true, ...rollups } : {}),
+        ...(c.allow_msg_schedules === true ? rollups : {}),
+    };
+}
 
 /** Fields whose value has effect only when the stream is created. */
 export const CREATE_ONLY: readonly Field[] = ["first_seq"];

@@ -2,6 +2,7 @@
 // and the nested settings the broker validates the same way for all kinds.
 import { z } from "zod";
 import { isServerMetadataKey } from "./rules.ts";
+import { duration, durationToNanos, formatDuration } from "./units.ts";
 
 /** Stream names: the broker rejects whitespace, '.', '*', '>' and path separators. */
 export const streamName = z
@@ -28,6 +29,86 @@ export function isSubject(s: string): boolean {
     return tokens.every((t, i) => t !== "" && (t === "*" || t === ">" || !/[*>]/.test(t)) && (t !== ">" || i === tokens.length - 1));
 }
 
+/** Two subject patterns overlap when some subject matches both. */
+export function subjectsOverlap(a: string, b: string): boolean {
+    const x = a.split(".");
+    const y = b.split(".");
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+        if (x[i] === ">" || y[i] === ">") return x[i] !== undefined && y[i] !== undefined;
+        if (x[i] === undefined || y[i] === undefined) return false;
+        if (x[i] !== "*" && y[i] !== "*" && x[i] !== y[i]) return false;
+    }
+    return true;
+}
+
+/**
+ * A property path as Pulumi prints one (`subjects[0]`, `mirror.name`,
+ * `sources[1].filterSubject`), for check failures.
+ */
+export function propertyPath(path: readonly PropertyKey[]): string {
+    return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
+}
+
+// What nats-server's checkStreamCfg (stream.go, the same in 2.9.10 and
+// 2.12.15) refuses with 10052, checked here so that preview fails instead of
+// the create or update halfway through `up`.
+
+/** Shortest max_age and duplicate window the server accepts (other than 0, "unlimited"). */
+export const MIN_WINDOW_NS = 100e6;
+const MIN_WINDOW = formatDuration(MIN_WINDOW_NS);
+
+const unlimitedOrAtLeastMin = (d: string) => {
+    const ns = durationToNanos(d);
+    return ns === 0 || ns >= MIN_WINDOW_NS;
+};
+
+/** A stream's max_age: a stream's maxAge, a bucket's ttl. */
+export const maxAge = duration.refine(unlimitedOrAtLeastMin, {
+    message: `must be "unlimited" or at least ${MIN_WINDOW}: nats-server refuses a shorter max age (10052 "max age needs to be >= 100ms")`,
+});
+
+export const duplicateWindow = duration.refine(unlimitedOrAtLeastMin, {
+    message: `must be at least ${MIN_WINDOW}: nats-server refuses a shorter one (10052 "duplicates window needs to be >= 100ms")`,
+});
+
+interface StreamRuleInputs {
+    subjects: string[];
+    maxAge: string;
+    duplicateWindow?: string;
+    allowRollup: boolean;
+    denyPurge: boolean;
+    discard: "old" | "new";
+    discardNewPerSubject: boolean;
+    maxMsgsPerSubject: number;
+}
+
+/** checkStreamCfg's rules between settings of one stream, as zod issues on the setting to change. */
+export function streamRules(i: StreamRuleInputs, ctx: z.core.$RefinementCtx<StreamRuleInputs>): void {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message, input: i });
+    i.subjects.forEach((subject, j) => {
+        // A malformed subject already has its own issue.
+        const earlier = i.subjects.findIndex((other, k) => k < j && isSubject(subject) && isSubject(other) && subjectsOverlap(subject, other));
+        if (earlier < 0) return;
+        issue(["subjects", j], subject === i.subjects[earlier]
+            ? `repeats subjects[${earlier}]: nats-server refuses it (10052 "duplicate subjects detected")`
+            : `overlaps subjects[${earlier}] "${i.subjects[earlier]}": nats-server refuses subjects of one stream that overlap ` +
+                `(10052 'subject "${subject}" overlaps with "${i.subjects[earlier]}"')`);
+    });
+    const age = durationToNanos(i.maxAge);
+    if (i.duplicateWindow !== undefined && age > 0 && durationToNanos(i.duplicateWindow) > age) {
+        issue(["duplicateWindow"], `must not be longer than maxAge (${i.maxAge}): nats-server refuses it (10052 "duplicates window can not be larger then max age")`);
+    }
+    if (i.allowRollup && i.denyPurge) {
+        issue(["allowRollup"], `needs denyPurge false: nats-server refuses roll-ups without the purge permission (10052 "roll-ups require the purge permission")`);
+    }
+    if (i.discardNewPerSubject && i.discard !== "new") {
+        issue(["discardNewPerSubject"], `needs discard "new": nats-server refuses it otherwise (10052 "discard new per subject requires discard new policy to be set")`);
+    }
+    if (i.discardNewPerSubject && i.maxMsgsPerSubject <= 0) {
+        issue(["discardNewPerSubject"], `needs maxMsgsPerSubject > 0: nats-server refuses it otherwise (10052 "discard new per subject requires max msgs per subject > 0")`);
+    }
+}
+
 export const storage = z.enum(["file", "memory"]).default("file");
 export const replicas = z.number().int().min(1).max(5).default(1);
 export const description = z.string().max(4096).default("");
@@ -42,7 +123,22 @@ export const subjectTransform = z.strictObject({ src: subject, dest: z.string().
 export const external = z.strictObject({ api: z.string().min(1), deliver: z.string().optional() });
 
 /**
- * Opting in to data loss: a replacement or delete of a resource that holds
- * messages fails unless this is set.
+ * Opting in to data loss: a step that would drop messages or consumers (a
+ * delete, a replacement, a limit lowered below what the stream holds, an
+ * adoption that does either) fails unless this is set.
  */
 export const allowDataLoss = z.boolean().default(false);
+
+/** A stack's identity in the ownership registry (ownership.ts): `<org>/<project>/<stack>`. */
+export const ownerId = z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be an owner id: <organization>/<project>/<stack>");
+
+/**
+ * The inputs every kind carries besides its own settings: the data-loss
+ * opt-in, the owning stack (set by JetStreamResource, resource.ts) and an
+ * explicit hand-over from the stack that owns the stream now.
+ */
+export const managedInputs = {
+    allowDataLoss,
+    owner: ownerId.optional(),
+    takeOverFrom: ownerId.optional(),
+};

@@ -6,8 +6,9 @@ import { type Kind, lifecycle } from "./lifecycle.ts";
 import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping.ts";
 import { type Field, RULES, type StreamConfig, type StreamSource } from "./rules.ts";
 import * as s from "./schema.ts";
-import { JetStreamResource } from "./resource.ts";
-import { duration as durationInput, formatDuration, size as sizeInput, UNLIMITED } from "./units.ts";
+import { SETTING_INPUT_OF, settingRules, settingSchemas, settingsFromServer, settingsToServer } from "./settings.ts";
+import { JetStreamResource, type ResourceArgs } from "./resource.ts";
+import { formatDuration, size as sizeInput, UNLIMITED } from "./units.ts";
 
 const count = z.number().int().min(-1).default(-1);
 
@@ -27,7 +28,7 @@ export const streamInputs = z
         retention: z.enum(["limits", "interest", "workqueue"]).default("limits"),
         storage: s.storage,
         replicas: s.replicas,
-        maxAge: durationInput.default(UNLIMITED),
+        maxAge: s.maxAge.default(UNLIMITED),
         maxBytes: sizeInput.default(UNLIMITED),
         maxMsgs: count,
         maxMsgsPerSubject: count,
@@ -36,7 +37,7 @@ export const streamInputs = z
         discard: z.enum(["old", "new"]).default("old"),
         discardNewPerSubject: z.boolean().default(false),
         /** Defaults to the server's own choice: 2m, or maxAge when shorter. */
-        duplicateWindow: durationInput.optional(),
+        duplicateWindow: s.duplicateWindow.optional(),
         allowRollup: z.boolean().default(false),
         denyDelete: z.boolean().default(false),
         denyPurge: z.boolean().default(false),
@@ -51,11 +52,14 @@ export const streamInputs = z
         sources: z.array(source).default([]),
         metadata: s.metadata,
         firstSeq: z.number().int().positive().optional(),
-        allowDataLoss: s.allowDataLoss,
+        ...settingSchemas,
+        ...s.managedInputs,
     })
     .refine((i) => !(i.mirror && (i.subjects.length || i.sources.length)), {
         message: "a mirror cannot also have subjects or sources", path: ["mirror"],
     })
+    .superRefine(s.streamRules)
+    .superRefine(settingRules)
     .transform((i) => {
         if (i.duplicateWindow !== undefined || i.mirror) return i;
         const window = RULES.duplicate_window.fill({ name: i.name, max_age: nanos(i.maxAge) }) as number;
@@ -80,7 +84,7 @@ const INPUT_OF: Partial<Record<Field, keyof StreamInputs>> = {
     max_msg_size: "maxMsgSize", max_consumers: "maxConsumers", discard_new_per_subject: "discardNewPerSubject",
     duplicate_window: "duplicateWindow", allow_rollup_hdrs: "allowRollup", deny_delete: "denyDelete", deny_purge: "denyPurge",
     allow_direct: "allowDirect", mirror_direct: "mirrorDirect", num_replicas: "replicas", subject_transform: "subjectTransform",
-    first_seq: "firstSeq",
+    first_seq: "firstSeq", ...SETTING_INPUT_OF,
 };
 
 export const streamKind: Kind<typeof streamInputs> = {
@@ -115,6 +119,7 @@ export const streamKind: Kind<typeof streamInputs> = {
             mirror: i.mirror && sourceToServer(i.mirror),
             sources: i.sources.length ? i.sources.map(sourceToServer) : undefined,
             first_seq: i.firstSeq,
+            ...settingsToServer(i),
         }),
     fromStreamConfig: (c: StreamConfig) => {
         const out = {
@@ -142,6 +147,7 @@ export const streamKind: Kind<typeof streamInputs> = {
             mirror: c.mirror && sourceFromServer(c.mirror),
             sources: (c.sources ?? []).map(sourceFromServer),
             firstSeq: c.first_seq || undefined,
+            ...settingsFromServer(c),
         };
         return compact(out) as Omit<StreamInputs, "allowDataLoss">;
     },
@@ -150,7 +156,7 @@ export const streamKind: Kind<typeof streamInputs> = {
 export const provider = lifecycle(streamKind);
 
 export class Stream extends JetStreamResource {
-    constructor(name: string, args: StreamArgs, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: ResourceArgs<StreamArgs>, opts?: pulumi.CustomResourceOptions) {
         super("stream", "Stream", name, args, opts);
     }
 }

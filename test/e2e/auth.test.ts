@@ -14,13 +14,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { nkeys } from "nats";
-import { type AuthOptions, type NatsServer, type ServerOptions, type ServerVersion, bothServerVersions, startServer } from "../harness/nats.ts";
+import { type AuthOptions, type NatsServer, type ServerOptions, type ServerVersion, e2eServerVersions, startServer } from "../harness/nats.ts";
 import { createOperatorSetup } from "../harness/jwt.ts";
 import { type CliResult, PulumiWorkspace } from "../harness/pulumi.ts";
 import { FLEET_STREAMS, NAMESPACE, cli, cliOk, fleetStack, setStackConfig, streamNames } from "./stack.ts";
 
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
-const versions = bothServerVersions();
+const versions = e2eServerVersions();
 const current = versions.find((v) => v.label !== "2.9") ?? versions[0];
 const legacy = versions.find((v) => v.label === "2.9");
 
@@ -213,6 +213,45 @@ describe(`authentication, nats-server ${current.version}`, { concurrency: CONCUR
         const r = await cli(bare, ["preview"], { NATS_CA: server.tls!.caFile, NATS_USER: USER, NATS_PASSWORD: server.env.NATS_PASSWORD });
         assert.notEqual(r.code, 0, r.output);
         assert.match(r.output, /cannot reach NATS at|refused the credentials/, r.output);
+    });
+
+    test("stack secrets are the only source once set: a stray NATS_TOKEN and a stale NATS_CREDS path are neither read nor sent", async () => {
+        const auth = { user: USER, password: password() };
+        const server = await broker(current, { auth });
+        const ws = await stack(server);
+        await ws.setConfig(`${NAMESPACE}:natsUser`, USER);
+        await ws.setConfig(`${NAMESPACE}:natsPassword`, auth.password, { secret: true });
+        const stray = { NATS_TOKEN: "stray-token-from-another-shell", NATS_CREDS: path.join(await scratch(), "stale.creds") };
+        const up = await cliOk(ws, ["up", "--yes"], stray);
+        await assertFleetOnBroker(server);
+        await assertNoSecrets(ws, [auth.password], [up]);
+    });
+
+    test("NATS_CREDS naming a missing file, NATS_NKEY holding no seed: preview fails naming the variable and the file, not the contents", async () => {
+        const server = await broker(current, { auth: { nkey: true } });
+        const ws = await stack(server);
+        const dir = await scratch();
+        const missing = path.join(dir, "missing.creds");
+        const r = await cli(ws, ["preview"], { NATS_CREDS: missing });
+        assert.notEqual(r.code, 0, r.output);
+        assert.match(r.output, new RegExp(`NATS_CREDS names ${missing.replace(/[.]/g, "\\.")}, which cannot be read \\(ENOENT\\)`), r.output);
+        const garbage = path.join(dir, "garbage.nk");
+        writeFileSync(garbage, "SUnot-a-seed-but-private-anyway\n");
+        const bad = await cli(ws, ["preview"], { NATS_NKEY: garbage });
+        assert.notEqual(bad.code, 0, bad.output);
+        assert.match(bad.output, new RegExp(`NATS_NKEY \\(${garbage.replace(/[.]/g, "\\.")}\\) does not hold a valid nkey user seed`), bad.output);
+        assert.ok(!bad.output.includes("not-a-seed-but-private"), bad.output);
+    });
+
+    test("credentials inside a server URL are refused without being printed", async () => {
+        const auth = { user: USER, password: password() };
+        const server = await broker(current, { auth });
+        const ws = await stack(server);
+        await setStackConfig(ws, { servers: server.url.replace("nats://", `nats://${USER}:${auth.password}@`) });
+        const r = await cli(ws, ["preview"]);
+        assert.notEqual(r.code, 0, r.output);
+        assert.match(r.output, /kanade-jetstream:servers entry 1 carries credentials in the URL \(not repeated here\)/, r.output);
+        assert.ok(!r.output.includes(auth.password), `the CLI printed the password from the URL:\n${r.output}`);
     });
 });
 

@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type NatsConnection } from "nats";
-import { type ServerVersion, bothServerVersions } from "../harness/nats.ts";
+import { type ServerVersion, e2eServerVersions } from "../harness/nats.ts";
 import { REPO_ROOT, planSummary } from "../harness/pulumi.ts";
 import { type Broker, FLEET_STREAMS, cliOk, fleetStack, goldenConfig, startBroker, streamConfig, streamNames } from "./stack.ts";
 
@@ -28,7 +28,7 @@ const GIB = 1024 ** 3;
 /** What the fleet reserves at production caps (FINDINGS.md: 10.81 GiB), with some room. */
 const FLEET_RESERVATION = 11 * GIB;
 
-const version: ServerVersion | undefined = bothServerVersions().find((v) => v.label !== "2.9");
+const version: ServerVersion | undefined = e2eServerVersions().find((v) => v.label !== "2.9");
 
 /** Builds the harness if cargo is there; the reason to skip otherwise. */
 function prepareBinary(): string | undefined {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test, type TestContext } from "node:test";
 import { type NatsConnection, StringCodec } from "nats";
-import { type NatsCluster, type ServerVersion, bothServerVersions, startCluster } from "../harness/nats.ts";
+import { type NatsCluster, type ServerVersion, e2eServerVersions, startCluster } from "../harness/nats.ts";
 import { PulumiWorkspace, planSummary } from "../harness/pulumi.ts";
 import { FLEET_STREAMS, cliOk, fleetStack, setStackConfig, streamInfo, streamNames } from "./stack.ts";
 
@@ -143,5 +143,5 @@ async function counts(nc: NatsConnection): Promise<Record<string, number>> {
 }
 
 describe("a 3-node JetStream cluster", { concurrency: CONCURRENCY }, () => {
-    for (const version of bothServerVersions()) scenarios(version);
+    for (const version of e2eServerVersions()) scenarios(version);
 });

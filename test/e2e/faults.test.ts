@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { after, describe, test } from "node:test";
+import { type TestContext, after, describe, test } from "node:test";
 import { type CliResult, PulumiWorkspace, type StateResource } from "../harness/pulumi.ts";
-import { type NatsServer, type ServerVersion, bothServerVersions, freePorts, startServer } from "../harness/nats.ts";
+import { type NatsServer, type ServerVersion, e2eServerVersions, freePorts, pauseServer, resumeServer, silentListener, startServer } from "../harness/nats.ts";
 import { FLEET_STREAMS, cli, cliOk, fleetStack, streamNames } from "./stack.ts";
 
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
@@ -49,12 +49,14 @@ function descendants(pid: number): number[] {
  * on its progress: `onOutput` sees everything printed so far. `killAll` kills
  * the CLI and every process below it at once: Pulumi starts its plugins
  * (language host, dynamic provider) in process groups of their own, so a
- * group kill would leave them running.
+ * group kill would leave them running. Past `limitMs` everything is killed
+ * with SIGKILL (the result's signal says so).
  */
 function spawnCli(
     ws: PulumiWorkspace,
     args: string[],
     onOutput: (output: string, killAll: (signal: NodeJS.Signals) => void) => void,
+    limitMs?: number,
 ): Promise<Spawned> {
     const env = ws.env;
     const full = [...args, "--non-interactive", "--stack", ws.stack, "--config-file", ws.configFile];
@@ -73,9 +75,12 @@ function spawnCli(
     const seen = () => onOutput(stdout + stderr, killAll);
     child.stdout.setEncoding("utf8").on("data", (d: string) => ((stdout += d), seen()));
     child.stderr.setEncoding("utf8").on("data", (d: string) => ((stderr += d), seen()));
+    const limit = limitMs === undefined ? undefined : setTimeout(() => killAll("SIGKILL"), limitMs);
     return new Promise((resolve) => {
-        child.on("close", (code, signal) =>
-            resolve({ code: code ?? 1, signal, stdout, stderr, output: `$ pulumi ${full.join(" ")}\n${stdout}${stderr}` }));
+        child.on("close", (code, signal) => {
+            clearTimeout(limit);
+            resolve({ code: code ?? 1, signal, stdout, stderr, output: `$ pulumi ${full.join(" ")}\n${stdout}${stderr}` });
+        });
     });
 }
 
@@ -198,9 +203,48 @@ function cliKilled(version: ServerVersion) {
     });
 }
 
+/** A preview against a broker that accepts TCP and never answers: it fails, naming the URL, and every process ends. */
+async function previewFailsInTime(ws: PulumiWorkspace, url: string, t: TestContext): Promise<void> {
+    // A hang is what this guards against: kill the whole tree past the bound, so the test fails instead of waiting forever.
+    const { value: r, seconds } = await timed(() => spawnCli(ws, ["preview"], () => undefined, 120_000));
+    t.diagnostic(`preview failed in ${seconds}s`);
+    assert.equal(r.signal, null, `preview hung and was killed after ${seconds}s:\n${r.output}`);
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, new RegExp(`cannot reach NATS at ${url.replace(/[.]/g, "\\.")}: TIMEOUT`), r.output);
+    assert.ok(seconds < 60, `preview against a frozen broker took ${seconds}s`);
+}
+
+function frozenBrokers(version: ServerVersion) {
+    test("a port that accepts TCP and never sends INFO: preview fails within a minute naming the URL", async (t) => {
+        const silent = await silentListener();
+        after(() => silent.close());
+        const [monitor] = await freePorts(1);
+        const ws = await fleetStack({ url: silent.url, monitorUrl: `http://127.0.0.1:${monitor}` });
+        after(() => ws.dispose());
+        await previewFailsInTime(ws, silent.url, t);
+        assert.ok(silent.accepted() >= 1, "preview never connected to the listener");
+    });
+
+    test(`${version.version}: a nats-server frozen with kill -STOP: preview fails within a minute naming the URL; resumed, preview works`, async (t) => {
+        const server = await startServer({ bin: version.bin });
+        after(async () => {
+            resumeServer(server);
+            await server.stop();
+        });
+        const ws = await fleetStack(server);
+        after(() => ws.dispose());
+        pauseServer(server);
+        await previewFailsInTime(ws, server.url, t);
+        resumeServer(server);
+        await cliOk(ws, ["preview"]);
+    });
+}
+
 describe("broker faults", { concurrency: CONCURRENCY }, () => {
-    const versions = bothServerVersions();
+    const versions = e2eServerVersions();
     for (const version of versions) brokerFaults(version);
+    // A frozen broker is frozen the same way on every server line.
+    frozenBrokers(versions[0]);
     // What Pulumi does with an interrupted run does not depend on the broker: one server line is enough.
     cliKilled(versions[0]);
 });

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { bothServerVersions } from "../harness/nats.ts";
+import { e2eServerVersions } from "../harness/nats.ts";
 import { PulumiWorkspace, REPO_ROOT, planSummary } from "../harness/pulumi.ts";
 import { type Broker, DEFAULT_SCALE, FLEET_STREAMS, cli, cliOk, scaledCap, setStackConfig, startBroker, streamConfig, streamNames } from "./stack.ts";
 
@@ -32,7 +32,7 @@ function edit(file: string, from: string, to: string): void {
     writeFileSync(file, text.replace(from, to));
 }
 
-const version = bothServerVersions()[0];
+const version = e2eServerVersions()[0];
 
 describe(`edits take effect without a build (nats-server ${version.version})`, () => {
     let broker: Broker;

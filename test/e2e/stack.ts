@@ -18,6 +18,7 @@ import path from "node:path";
 import { type NatsConnection } from "nats";
 import { type CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi.ts";
 import { jsApi, type NatsServer, type ServerOptions, type ServerVersion, startServer, type StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats.ts";
+import { REGISTRY_STREAM } from "../../providers/ownership.ts";
 
 export const NAMESPACE = "kanade-jetstream";
 /** 1% of production: the fleet reserves ~110 MiB of file storage. */
@@ -122,13 +123,13 @@ export async function cliFails(ws: PulumiWorkspace, args: string[], ...patterns:
 
 // ---------------------------------------------------------------- reading the broker back
 
-/** Every stream on the broker, sorted ($JS.API.STREAM.NAMES). */
+/** Every stream on the broker but the ownership registry every stack shares, sorted ($JS.API.STREAM.NAMES). */
 export async function streamNames(nc: NatsConnection): Promise<string[]> {
     const names: string[] = [];
     for (;;) {
         const page = await jsApi<{ total: number; streams: string[] | null }>(nc, "$JS.API.STREAM.NAMES", { offset: names.length });
         names.push(...(page.streams ?? []));
-        if (!page.streams?.length || names.length >= page.total) return names.sort();
+        if (!page.streams?.length || names.length >= page.total) return names.filter((n) => n !== REGISTRY_STREAM).sort();
     }
 }
 

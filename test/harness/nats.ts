@@ -663,10 +663,39 @@ export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<
       waitForMetaLeader: (timeoutMs = 20_000) => waitForMetaLeader(servers, timeoutMs),
     };
     await cluster.waitForMetaLeader();
+    await waitForPlacement(cluster, size);
     return cluster;
   } catch (e) {
     await handle.stop();
     throw e;
+  }
+}
+
+/**
+ * Waits until the cluster can place a stream on every node. 2.10 agrees on a
+ * meta leader and reports healthy a few ms before the leader has each peer's
+ * stats, and refuses an R3 create meanwhile (10005 "no suitable peers for
+ * placement"). The probe stream is deleted again; any other refusal (account
+ * limits) is not about placement and ends the wait.
+ */
+async function waitForPlacement(cluster: NatsCluster, replicas: number, timeoutMs = 20_000): Promise<void> {
+  const nc = await cluster.connect();
+  const name = "KANADE_HARNESS_PLACEMENT";
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await jsApi(nc, `$JS.API.STREAM.CREATE.${name}`, { name, subjects: ["_kanade.harness.placement"], num_replicas: replicas, storage: "memory", max_bytes: 1024 });
+        await jsApi(nc, `$JS.API.STREAM.DELETE.${name}`);
+        return;
+      } catch (e) {
+        if (!(e instanceof JsApiError && e.errCode === 10005)) return;
+        if (Date.now() > deadline) throw new Error(`cluster: no R${replicas} placement after ${timeoutMs}ms: ${e.message}`);
+        await sleep(100);
+      }
+    }
+  } finally {
+    await nc.close();
   }
 }
 
@@ -784,6 +813,19 @@ export function withoutServerMetadata<T extends Record<string, unknown>>(config:
   return out as T;
 }
 
+// ---------------------------------------------------------------- account limits beyond storage
+
+/**
+ * Server config (for `startServer({ config })`) putting credential-less
+ * clients in an account APP with these JetStream limits, as the account's
+ * `jetstream` block spells them: max_file, max_mem, max_streams,
+ * max_consumers, max_bytes_required, store_max_stream_bytes,
+ * memory_max_stream_bytes (2.9 and 2.12). `accountLimits` covers storage only.
+ */
+export function accountJetStream(limits: Record<string, number | boolean>): Record<string, unknown> {
+  return { accounts: { APP: { jetstream: limits, users: [{ user: "app", password: rand() }] } }, no_auth_user: "app" };
+}
+
 // ---------------------------------------------------------------- server versions
 
 export interface ServerVersion {
@@ -795,14 +837,29 @@ export interface ServerVersion {
 }
 
 /**
- * The server lines a suite should run against: $NATS_SERVER_CURRENT (or
- * $NATS_SERVER_BIN) and $NATS_SERVER_LEGACY, deduplicated. Set
- * KANADE_SERVER_VERSIONS="2.12" or "2.9,2.12" to restrict; asking for a line
- * that isn't available is an error rather than a silent skip.
+ * Every server line the integration suites run against, newest first:
+ * $NATS_SERVER_CURRENT (or $NATS_SERVER_BIN), $NATS_SERVER_2_11,
+ * $NATS_SERVER_2_10 and $NATS_SERVER_LEGACY (scripts/env.sh), deduplicated.
+ * Set KANADE_SERVER_VERSIONS="2.12" or "2.9,2.12" to restrict; asking for a
+ * line that isn't available is an error rather than a silent skip.
  */
 export function bothServerVersions(): ServerVersion[] {
-  const bins = [process.env.NATS_SERVER_CURRENT || process.env.NATS_SERVER_BIN, process.env.NATS_SERVER_LEGACY]
-    .filter((b): b is string => !!b && existsSync(b));
+  const env = process.env;
+  return serverLines([env.NATS_SERVER_CURRENT || env.NATS_SERVER_BIN, env.NATS_SERVER_2_11, env.NATS_SERVER_2_10, env.NATS_SERVER_LEGACY]);
+}
+
+/**
+ * The lines the e2e suites run against: the current one and 2.9, the oldest
+ * supported. Each e2e scenario runs whole Pulumi programs, so every line
+ * costs minutes; the provider-level differences between lines are the
+ * integration suites' to cover. KANADE_SERVER_VERSIONS narrows as above.
+ */
+export function e2eServerVersions(): ServerVersion[] {
+  return serverLines([process.env.NATS_SERVER_CURRENT || process.env.NATS_SERVER_BIN, process.env.NATS_SERVER_LEGACY]);
+}
+
+function serverLines(candidates: (string | undefined)[]): ServerVersion[] {
+  const bins = candidates.filter((b): b is string => !!b && existsSync(b));
   const all: ServerVersion[] = [];
   for (const bin of new Set(bins)) {
     const version = serverVersion(bin);
@@ -819,4 +876,57 @@ export function bothServerVersions(): ServerVersion[] {
     if (!v) throw new Error(`KANADE_SERVER_VERSIONS wants ${w}, available: ${all.map((x) => x.label).join(", ") || "none"}`);
     return v;
   });
+}
+
+// ---------------------------------------------------------------- frozen brokers
+
+/** A port that accepts TCP connections and never writes a byte: a broker frozen before its INFO. */
+export interface SilentListener {
+  port: number;
+  /** nats://127.0.0.1:<port> */
+  url: string;
+  /** connections accepted so far */
+  accepted(): number;
+  /** stop listening and drop every accepted connection */
+  close(): Promise<void>;
+}
+
+export async function silentListener(): Promise<SilentListener> {
+  const sockets = new Set<import("node:net").Socket>();
+  let accepted = 0;
+  const srv = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (srv.address() as AddressInfo).port;
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    accepted: () => accepted,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+/**
+ * Freezes a running server with SIGSTOP (`kill -STOP`): the kernel still
+ * accepts TCP connections on its ports, the server answers nothing. Call
+ * resumeServer before stop(): a stopped process only ends by SIGKILL.
+ */
+export function pauseServer(server: NatsServer): void {
+  if (!server.running || server.pid === undefined) throw new Error(`${server.name} is not running`);
+  process.kill(server.pid, "SIGSTOP");
+}
+
+/** SIGCONT: the paused server carries on (or handles a pending SIGTERM). */
+export function resumeServer(server: NatsServer): void {
+  if (server.running && server.pid !== undefined) process.kill(server.pid, "SIGCONT");
 }

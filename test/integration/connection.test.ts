@@ -3,9 +3,14 @@
 // unreachable broker or wrong credentials, and the broker's storage errors
 // mapped to the resource and what to do.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { closeConnections } from "../../providers/connection.ts";
+import { nkeys } from "nats";
+import { brokerConnection, closeConnections, resolveSettings } from "../../providers/connection.ts";
+import { createOperatorSetup } from "../harness/jwt.ts";
 import { provider as keyValue } from "../../providers/keyValue.ts";
 import { provider as objectStore } from "../../providers/objectStore.ts";
 import { provider as stream } from "../../providers/stream.ts";
@@ -142,6 +147,18 @@ for (const version of bothServerVersions()) {
                 });
             });
 
+            test("the package's own namespace (jetstream:*) wins over the project's, whatever the project is called", async () => {
+                const [port] = await freePorts(1);
+                const nowhere = `nats://127.0.0.1:${port}`;
+                // The project's namespace points nowhere; jetstream:servers at the broker with credentials.
+                await configure({ servers: nowhere, "jetstream:servers": userPass.url, "jetstream:natsUser": "kanade", "jetstream:natsPassword": "wrong-password" });
+                await withEnv(NO_NATS_ENV, async () => {
+                    await rejectsWithin(5000, created(stream, { name: "OWNNS", subjects: ["ownns.>"] }),
+                        new RegExp(`NATS at ${userPass.url.replace(/\./g, "\\.")} refused the credentials`),
+                        /sent the user\/password from jetstream:natsUser\/jetstream:natsPassword/);
+                });
+            });
+
             test("a password without a user is a settings error", async () => {
                 await configure({ servers: userPass.url, natsPassword: PASSWORD });
                 await rejects(created(stream, { name: "NOUSER", subjects: ["nouser.>"] }), /a NATS password needs a user/);
@@ -150,8 +167,8 @@ for (const version of bothServerVersions()) {
             test("wrong password: the broker's refusal, named as a credentials problem, without the secret", async () => {
                 await configure({ servers: userPass.url, natsUser: "kanade", natsPassword: "wrong-password" });
                 const message = await rejectsWithin(5000, created(stream, { name: "WRONGPW", subjects: ["wrongpw.>"] }),
-                    /^stream "WRONGPW": create failed: /, new RegExp(`NATS at ${userPass.url.replace(/\./g, "\\.")} refused the credentials`),
-                    /authorization violation/i, /NATS_USER\/NATS_PASSWORD/);
+                    /^stream "WRONGPW": (planning|create) failed: /, new RegExp(`NATS at ${userPass.url.replace(/\./g, "\\.")} refused the credentials`),
+                    /authorization violation/i, /sent the user\/password from kanade-jetstream:natsUser\/kanade-jetstream:natsPassword/);
                 assert.doesNotMatch(message, /wrong-password/);
                 assert.equal(await streamInfo(await userPass.connect(), "WRONGPW"), undefined);
             });
@@ -175,6 +192,16 @@ for (const version of bothServerVersions()) {
                 await rejects(created(stream, { name: "RETRY", subjects: ["retry.>"] }), /refused the credentials/);
                 await configure({ servers: userPass.url, natsUser: "kanade", natsPassword: PASSWORD });
                 await roundTrip();
+            });
+
+            test("a tls:// URL requires TLS: it works with the server's CA, and a server without TLS is refused, not used in clear", async () => {
+                await configure({ servers: tls.url.replace("nats://", "tls://"), natsTlsCa: tls.tls!.caFile });
+                await roundTrip();
+                const plain = small.url.replace("nats://", "tls://");
+                await configure({ servers: plain });
+                await rejectsWithin(5000, created(stream, { name: "NOTLS", subjects: ["notls.>"] }),
+                    new RegExp(`cannot reach NATS at ${plain.replace(/\./g, "\\.")}: .*tls`, "i"));
+                assert.equal(await streamInfo(await small.connect(), "NOTLS"), undefined);
             });
 
             test("TLS server without its CA: fails within seconds naming the broker", async () => {
@@ -220,3 +247,120 @@ for (const version of bothServerVersions()) {
         });
     });
 }
+
+/**
+ * A fake broker that records the CONNECT line a client sends, then refuses it:
+ * what the providers send, exactly, whatever a real server would accept.
+ */
+async function connectLine(settings: (url: string) => ReturnType<typeof resolveSettings>): Promise<Record<string, unknown>> {
+    let line = "";
+    const srv = createServer((socket) => {
+        socket.on("error", () => undefined);
+        socket.write(`INFO {"server_id":"FAKE","version":"2.12.0","proto":1,"max_payload":1048576,"headers":true,"auth_required":true,"nonce":"bm9uY2U"}\r\n`);
+        let text = "";
+        socket.setEncoding("utf8").on("data", (chunk: string) => {
+            text += chunk;
+            const m = /^CONNECT (\{.*\})\r\n/.exec(text);
+            if (m && !line) {
+                line = m[1];
+                socket.end("-ERR 'Authorization Violation'\r\n");
+            }
+        });
+    });
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    try {
+        const url = `nats://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+        await rejects(brokerConnection(settings(url)), /refused the credentials/);
+        assert.ok(line, "the client sent no CONNECT");
+        return JSON.parse(line) as Record<string, unknown>;
+    } finally {
+        srv.close();
+    }
+}
+
+/** The credential fields of a CONNECT line. */
+const sentAuth = (connect: Record<string, unknown>) =>
+    ["user", "pass", "auth_token", "jwt", "nkey", "sig"].filter((k) => connect[k] !== undefined && connect[k] !== "");
+
+describe("credentials: one method, by precedence, and settings errors that name the key or variable", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kanade-creds-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const seed = new TextDecoder().decode(nkeys.createUser().getSeed());
+    const nkeyFile = join(dir, "user.nk");
+    writeFileSync(nkeyFile, `${seed}\n`);
+    const credsFile = join(dir, "user.creds");
+    writeFileSync(credsFile, createOperatorSetup().userCreds);
+    const config = (values: Record<string, string>) => (key: string) => values[key];
+
+    test("a natsUser/natsPassword secret and a stray NATS_TOKEN: only user and password are sent", async () => {
+        const connect = await connectLine((url) =>
+            resolveSettings(config({ servers: url, natsUser: "kanade", natsPassword: PASSWORD }), { NATS_TOKEN: TOKEN }));
+        assert.deepEqual(sentAuth(connect), ["user", "pass"]);
+    });
+
+    test("within the environment: creds over nkey, token and user/password", async () => {
+        const env = { NATS_CREDS: credsFile, NATS_NKEY: nkeyFile, NATS_TOKEN: TOKEN, NATS_USER: "kanade", NATS_PASSWORD: PASSWORD };
+        // nats.js' creds authenticator sends the user's public nkey along with the JWT.
+        assert.deepEqual(sentAuth(await connectLine((url) => resolveSettings(() => undefined, { ...env, NATS_URL: url }))), ["jwt", "nkey", "sig"]);
+        const { NATS_CREDS: _, ...noCreds } = env;
+        assert.deepEqual(sentAuth(await connectLine((url) => resolveSettings(() => undefined, { ...noCreds, NATS_URL: url }))), ["nkey", "sig"]);
+        assert.equal(resolveSettings(() => undefined, { NATS_URL: "nats://h:1", NATS_TOKEN: TOKEN, NATS_USER: "u", NATS_PASSWORD: "p" }).credentials?.from, "NATS_TOKEN");
+    });
+
+    test("any credential in the stack config sets the source: the environment's are not mixed in", () => {
+        const s = resolveSettings(config({ servers: "nats://h:1", natsToken: TOKEN }), { NATS_CREDS: credsFile, NATS_USER: "u", NATS_PASSWORD: "p" });
+        assert.deepEqual({ kind: s.credentials?.kind, from: s.credentials?.from }, { kind: "token", from: "kanade-jetstream:natsToken" });
+        assert.equal(resolveSettings(config({ servers: "nats://h:1" }), {}).credentials, undefined);
+    });
+
+    test("servers: every entry is checked and normalised; tls:// requires TLS", () => {
+        const s = resolveSettings(config({ servers: " nats://a.example:4222, tls://b.example:4443 ,c.example" }), {});
+        assert.deepEqual(s.servers, ["nats://a.example:4222", "tls://b.example:4443", "nats://c.example:4222"]);
+        assert.equal(s.requireTls, true);
+        assert.deepEqual(resolveSettings(() => undefined, { NATS_URL: '["nats://[::1]:4222"]' }).servers, ["nats://[::1]:4222"]);
+    });
+
+    test("servers: a bad entry names the key or variable and the entry", () => {
+        const bad = (servers: string, from: "config" | "env", ...patterns: RegExp[]) => {
+            const run = () => from === "config" ? resolveSettings(config({ servers }), {}) : resolveSettings(() => undefined, { NATS_URL: servers });
+            assert.throws(run, (err: Error) => patterns.every((p) => p.test(err.message)) || assert.fail(err.message));
+        };
+        bad("nats://a:4222,http://b:80", "config", /^kanade-jetstream:servers entry 2 \("http:\/\/b:80"\) has the scheme http:\/\//);
+        bad("nats://a:4222,,nats://b:4222", "config", /kanade-jetstream:servers entry 2 is empty/);
+        bad("nats://:4222", "env", /^NATS_URL entry 1 \("nats:\/\/:4222"\) is not a valid URL/);
+        bad("nats://a:99999", "env", /NATS_URL entry 1 .* is not a valid URL/);
+        bad("nats://a:0", "env", /NATS_URL entry 1 .* needs a host and a port from 1 to 65535/);
+        bad("nats://a:4222/path", "config", /has a path or query/);
+        bad("wss://a:443", "config", /is a WebSocket URL; .* use the server's client port with nats:\/\/ or tls:\/\//);
+    });
+
+    test("servers: credentials in a URL are refused without repeating them", () => {
+        for (const servers of ["nats://kanade:s3cret-in-url@a:4222", "nats://b:4222,s3cret-in-url@a:4222"]) {
+            assert.throws(() => resolveSettings(config({ servers }), {}), (err: Error) => {
+                assert.match(err.message, /kanade-jetstream:servers entry \d carries credentials in the URL \(not repeated here\)/);
+                assert.doesNotMatch(err.message, /s3cret-in-url/);
+                return true;
+            });
+        }
+    });
+
+    test("NATS_CREDS missing or not a creds file, NATS_NKEY and natsNkeySeed not a seed: named, never echoed", async () => {
+        const missing = join(dir, "missing.creds");
+        assert.throws(() => resolveSettings(() => undefined, { NATS_URL: "nats://h:1", NATS_CREDS: missing }),
+            new RegExp(`^Error: NATS_CREDS names ${missing.replace(/[.]/g, "\\.")}, which cannot be read \\(ENOENT\\)`));
+        assert.throws(() => resolveSettings(() => undefined, { NATS_URL: "nats://h:1", NATS_CREDS: nkeyFile }),
+            new RegExp(`NATS_CREDS \\(${nkeyFile.replace(/[.]/g, "\\.")}\\) is not a NATS \\.creds file`));
+        const garbage = join(dir, "garbage.nk");
+        writeFileSync(garbage, "SUNOTAVALIDSEEDATALL-secretish\n");
+        assert.throws(() => resolveSettings(() => undefined, { NATS_URL: "nats://h:1", NATS_NKEY: garbage }), (err: Error) => {
+            assert.match(err.message, new RegExp(`NATS_NKEY \\(${garbage.replace(/[.]/g, "\\.")}\\) does not hold a valid nkey user seed`));
+            assert.doesNotMatch(err.message, /secretish/);
+            return true;
+        });
+        // Through a provider: the resource, what failed, the key.
+        await configure({ servers: "nats://127.0.0.1:1", natsNkeySeed: "SUbroken-secretish" });
+        const message = await rejects(created(stream, { name: "BADSEED", subjects: ["badseed.>"] }),
+            /^stream "BADSEED": (planning|create) failed: kanade-jetstream:natsNkeySeed does not hold a valid nkey user seed/);
+        assert.doesNotMatch(message, /secretish/);
+    });
+});

@@ -101,7 +101,7 @@ for (const version of bothServerVersions()) {
                 for (const [name, data] of objects) assert.deepEqual(Buffer.from((await after.getBlob(name))!), Buffer.from(data), name);
             });
 
-            test("a stream with messages gets a new max_bytes; messages and unmanaged settings kept", async () => {
+            test("a stream with messages gets a new max_bytes; messages and the no_ack it was made with kept", async () => {
                 await rawCreate(broker.nc, { name: "ADOPT_S", subjects: ["adopt.s.>"], no_ack: true });
                 broker.nc.publish("adopt.s.x", new Uint8Array(10)); // no_ack: the stream sends no ack to wait for
                 await broker.nc.flush();
@@ -115,10 +115,10 @@ for (const version of bothServerVersions()) {
                 assert.equal(await messages(broker.nc, "ADOPT_T"), 5);
                 assert.equal(outs.maxBytes, "1MiB");
 
-                await created(stream, { name: "ADOPT_S", subjects: ["adopt.s.>"], maxBytes: "1MiB" });
+                await created(stream, { name: "ADOPT_S", subjects: ["adopt.s.>"], maxBytes: "1MiB", noAck: true });
                 const s = await brokerConfig(broker.nc, "ADOPT_S");
                 assert.equal(s.max_bytes, 1024 * 1024);
-                assert.equal(s.no_ack, true, "a field the program does not manage survives the update");
+                assert.equal(s.no_ack, true);
             });
 
             test("a KV bucket made by nats.js (deny_delete false) is adopted with history and deny_delete set", async () => {
@@ -138,9 +138,15 @@ for (const version of bothServerVersions()) {
                 await publish(broker.nc, "adopt.mem.x", 3);
                 const before = await brokerConfig(broker.nc, "ADOPT_MEM");
 
-                const message = await rejects(created(stream, { name: "ADOPT_MEM", subjects: ["adopt.mem.>"], storage: "file", maxBytes: "1MiB" }),
-                    /stream "ADOPT_MEM"/, /storage \(storage: "memory" -> "file"\)/, new RegExp(`nats-server ${version.version.replace(/\./g, "\\.")}`),
-                    /cannot change in place/, /Make the program match the broker/, /nats stream rm/);
+                const patterns = [/stream "ADOPT_MEM"/, /storage \(storage: "memory" -> "file"\)/, new RegExp(`nats-server ${version.version.replace(/\./g, "\\.")}`),
+                    /cannot change in place/, /Make the program match the broker/, /nats stream rm/];
+                // Refused in preview already: check() of a resource new to the stack judges the adoption.
+                const { inputs, failures } = await stream.check!({}, { name: "ADOPT_MEM", subjects: ["adopt.mem.>"], storage: "file", maxBytes: "1MiB" });
+                assert.equal(failures?.length, 1, JSON.stringify(failures));
+                for (const p of patterns) assert.match(failures[0].reason, p);
+                assert.doesNotMatch(failures[0].reason, /max_bytes|maxBytes/, "only the blocking field is named");
+                // And by create, should the broker have changed since.
+                const message = await rejects(stream.create(inputs), ...patterns);
                 assert.doesNotMatch(message, /max_bytes|maxBytes/, "only the blocking field is named");
 
                 assert.deepEqual(await brokerConfig(broker.nc, "ADOPT_MEM"), before, "the mutable max_bytes was not applied either");
@@ -149,12 +155,14 @@ for (const version of bothServerVersions()) {
 
             test(`retention limits -> interest on adopt: ${is29 ? "refused on 2.9" : "applied in place"}`, async () => {
                 await rawCreate(broker.nc, { name: "ADOPT_RET", subjects: ["adopt.ret.>"] });
-                const adopt = created(stream, { name: "ADOPT_RET", subjects: ["adopt.ret.>"], retention: "interest" });
+                const raw = { name: "ADOPT_RET", subjects: ["adopt.ret.>"], retention: "interest" };
                 if (is29) {
-                    await rejects(adopt, /retention \(retention: "limits" -> "interest"\)/);
+                    const { inputs, failures } = await stream.check!({}, raw);
+                    assert.match(failures?.[0]?.reason ?? "", /retention \(retention: "limits" -> "interest"\)/, "refused in preview");
+                    await rejects(stream.create(inputs), /retention \(retention: "limits" -> "interest"\)/);
                     assert.equal((await brokerConfig(broker.nc, "ADOPT_RET")).retention, "limits");
                 } else {
-                    await adopt;
+                    await created(stream, raw);
                     assert.equal((await brokerConfig(broker.nc, "ADOPT_RET")).retention, "interest");
                 }
             });

@@ -20,8 +20,8 @@ interface Kind {
     stream: (name: string) => string;
     /** Puts `n` messages into it. */
     fill: (nc: NatsConnection, name: string, n: number) => Promise<void>;
-    /** How errors name it. */
-    named: (name: string) => RegExp;
+    /** How errors name it, followed by `what` (a regex source). */
+    named: (name: string, what?: string) => RegExp;
 }
 
 const KINDS: Kind[] = [
@@ -30,7 +30,7 @@ const KINDS: Kind[] = [
         args: (name) => ({ name, subjects: [`${name}.>`] }),
         stream: (name) => name,
         fill: (nc, name, n) => publish(nc, `${name}.x`, n),
-        named: (name) => new RegExp(`^stream "${name}": delete failed`),
+        named: (name, what = "delete failed") => new RegExp(`^stream "${name}": ${what}`),
     },
     {
         label: "KV bucket", p: keyValue,
@@ -40,7 +40,7 @@ const KINDS: Kind[] = [
             const kv = await nc.jetstream().views.kv(name);
             for (let i = 0; i < n; i++) await kv.put(`key${i}`, new TextEncoder().encode(`value ${i}`));
         },
-        named: (name) => new RegExp(`^KV bucket "${name}" \\(stream KV_${name}\\): delete failed`),
+        named: (name, what = "delete failed") => new RegExp(`^KV bucket "${name}" \\(stream KV_${name}\\): ${what}`),
     },
     {
         label: "object store", p: objectStore,
@@ -50,7 +50,7 @@ const KINDS: Kind[] = [
             const os = await nc.jetstream().views.os(name);
             for (let i = 0; i < n; i++) await os.putBlob({ name: `obj${i}` }, new Uint8Array(1000).fill(i));
         },
-        named: (name) => new RegExp(`^object store "${name}" \\(stream OBJ_${name}\\): delete failed`),
+        named: (name, what = "delete failed") => new RegExp(`^object store "${name}" \\(stream OBJ_${name}\\): ${what}`),
     },
 ];
 
@@ -103,7 +103,8 @@ for (const version of bothServerVersions()) {
                     const name = `${short}_repl`;
                     const { id, outs } = await created(k.p, k.args(name));
                     await k.fill(broker.nc, name, 2);
-                    const news = await checked(k.p, { ...k.args(name), storage: "memory", allowDataLoss: true });
+                    // check() with the olds, as the engine calls it for a resource the stack has.
+                    const news = (await k.p.check!(outs, { ...k.args(name), storage: "memory", allowDataLoss: true })).inputs;
                     const diff = await k.p.diff!(id, outs, news);
                     assert.deepEqual(diff, { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
                     assert.equal(outs.allowDataLoss, false);
@@ -114,13 +115,17 @@ for (const version of bothServerVersions()) {
                     assert.equal((replaced as Props).allowDataLoss, true);
                 });
 
-                test("replacement without the opt-in: the delete fails and nothing is lost", async () => {
+                test("replacement without the opt-in: refused in preview (check), the delete fails too, and nothing is lost", async () => {
                     const name = `${short}_norepl`;
                     const { id, outs } = await created(k.p, k.args(name));
                     await k.fill(broker.nc, name, 2);
                     const held = await messages(broker.nc, k.stream(name));
-                    const news = await checked(k.p, { ...k.args(name), storage: "memory" });
-                    assert.deepEqual((await k.p.diff!(id, outs, news)).replaces, ["storage"]);
+                    const { inputs: news, failures } = await k.p.check!(outs, { ...k.args(name), storage: "memory" });
+                    assert.equal(failures?.length, 1, JSON.stringify(failures));
+                    assert.match(failures[0].reason, k.named(name, "replacing it \\(storage"));
+                    assert.match(failures[0].reason, new RegExp(`holds ${held} messages`));
+                    assert.match(failures[0].reason, /allowDataLoss: true/);
+                    assert.deepEqual((await k.p.diff!(id, outs, news)).replaces, ["storage"], "diff only plans");
                     await rejects(k.p.delete!(id, outs), k.named(name), /it holds \d+ messages/, /deleting or replacing it would lose/);
                     assert.equal(await messages(broker.nc, k.stream(name)), held);
                     assert.equal((await brokerConfig(broker.nc, k.stream(name))).storage, "file");
@@ -139,8 +144,8 @@ for (const version of bothServerVersions()) {
             const args = { name: "GUARD_WITHDRAW", subjects: ["guard.withdraw.>"] };
             const { id, outs } = await created(stream, args);
             await publish(broker.nc, "guard.withdraw.x", 1);
-            await stream.diff!(id, outs, await checked(stream, { ...args, storage: "memory", allowDataLoss: true }));
-            await stream.diff!(id, outs, await checked(stream, { ...args, storage: "memory" }));
+            await stream.diff!(id, outs, (await stream.check!(outs, { ...args, storage: "memory", allowDataLoss: true })).inputs);
+            await stream.diff!(id, outs, (await stream.check!(outs, { ...args, storage: "memory" })).inputs);
             await rejects(stream.delete!(id, outs), /it holds 1 message /);
             assert.equal(await messages(broker.nc, "GUARD_WITHDRAW"), 1);
         });

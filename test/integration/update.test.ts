@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { provider as keyValue } from "../../providers/keyValue.ts";
 import { provider as objectStore } from "../../providers/objectStore.ts";
+import { atLeast, parseVersion } from "../../providers/rules.ts";
 import { provider as stream } from "../../providers/stream.ts";
 import { bothServerVersions } from "../harness/nats.ts";
 import {
-    brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, type Props, publish, rawDelete, rawUpdate, rejects,
+    brokerConfig, brokerForSuite, checked, created, isolateFromNatsEnv, messages, type Props, publish, rawDelete, rawUpdate, rejects, streamInfo,
 } from "./support.ts";
 
 isolateFromNatsEnv();
@@ -20,6 +21,9 @@ for (const version of bothServerVersions()) {
     describe(`nats-server ${version.version}`, () => {
         const broker = brokerForSuite(version);
         const is29 = version.label === "2.9";
+        // Mirror promotion applies in place from 2.12.0, a max_consumers change from 2.12.5 (rules.ts).
+        const promotes = atLeast(parseVersion(version.version), [2, 12, 0]);
+        const maxConsumersInPlace = atLeast(parseVersion(version.version), [2, 12, 5]);
 
         describe("in-place updates", () => {
             test("stream maxBytes, maxAge and subjects: diff in place, update read back, messages kept", async () => {
@@ -96,7 +100,9 @@ for (const version of bothServerVersions()) {
                 const { outs: updated } = await stream.update!(id, outs, news);
                 assert.equal((await brokerConfig(broker.nc, "UPD_DENY")).deny_delete, true);
 
-                const back = await checked(stream, { ...args, denyDelete: false });
+                // check() with the resource's olds, as the engine calls it for one the stack has
+                // (check with none judges an adoption, and adopting this would be refused).
+                const back = (await stream.check!(updated, { ...args, denyDelete: false })).inputs;
                 assert.deepEqual(await stream.diff!(id, updated as Props, back), { changes: true, replaces: ["denyDelete"], deleteBeforeReplace: true });
             });
 
@@ -130,15 +136,16 @@ for (const version of bothServerVersions()) {
 
             test("a mirror pointed elsewhere is a replace", async () => {
                 const { id, outs } = await created(stream, { name: "MS_REPOINT", mirror: { name: "MS_ORIGIN" } });
-                const news = await checked(stream, { name: "MS_REPOINT", mirror: { name: "MS_OTHER" } });
+                // The opt-in: a replacement of a mirror holding copies of MS_ORIGIN's messages is a loss too.
+                const news = (await stream.check!(outs, { name: "MS_REPOINT", mirror: { name: "MS_OTHER" }, allowDataLoss: true })).inputs;
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["mirror"], deleteBeforeReplace: true });
             });
 
-            test(`removing the mirror (promotion): ${is29 ? "replace on 2.9" : "in place on 2.12"}`, async () => {
+            test(`removing the mirror (promotion): ${promotes ? "in place on 2.12" : "replace before 2.12"}`, async () => {
                 const { id, outs } = await created(stream, { name: "MS_PROMOTE", mirror: { name: "MS_ORIGIN" } });
-                const news = await checked(stream, { name: "MS_PROMOTE", subjects: ["ms.promoted.>"] });
+                const news = (await stream.check!(outs, { name: "MS_PROMOTE", subjects: ["ms.promoted.>"] })).inputs;
                 const diff = await stream.diff!(id, outs, news);
-                if (is29) {
+                if (!promotes) {
                     assert.deepEqual(diff, { changes: true, replaces: ["mirror"], deleteBeforeReplace: true });
                     await rejects(stream.update!(id, outs, news), /mirror \(mirror: \{"name":"MS_ORIGIN"\} -> \(unset\)\)/);
                 } else {
@@ -176,12 +183,19 @@ for (const version of bothServerVersions()) {
                 assert.deepEqual(await stream.diff!(id, sealed as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false }, "no plan once sealed");
                 const r = await stream.read!(id, sealed as Props);
                 assert.deepEqual(await stream.diff!(id, r.props as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false }, "nor after refresh");
-                const unseal = await stream.diff!(id, sealed as Props, await checked(stream, args));
+                // Unsealing replaces it, and it holds messages: check refuses it in preview.
+                const { inputs: unsealed, failures } = await stream.check!(sealed, args);
+                assert.match(failures?.[0]?.reason ?? "", /stream "MS_SEAL": replacing it \(.*sealed.*\).*holds 2 messages/);
+                const unseal = await stream.diff!(id, sealed as Props, unsealed);
                 assert.ok(unseal.replaces!.includes("sealed") && unseal.deleteBeforeReplace, JSON.stringify(unseal));
             });
 
-            test("a create asking for a sealed stream gets the broker's refusal", async () => {
-                await rejects(created(stream, { name: "MS_SEALNEW", subjects: ["ms.sealnew.>"], sealed: true }), /stream "MS_SEALNEW": create failed/, /10052/, /can not be sealed/);
+            test("a create asking for a sealed stream is refused in check, with the broker's rule, and create refuses it too", async () => {
+                const args = { name: "MS_SEALNEW", subjects: ["ms.sealnew.>"], sealed: true };
+                const { inputs, failures } = await stream.check!({}, args);
+                assert.match(failures?.[0]?.reason ?? "", /stream "MS_SEALNEW": sealed: nats-server refuses to create a sealed stream \(10052 .*can not be sealed/);
+                await rejects(stream.create(inputs), /stream "MS_SEALNEW": create failed/, /can not be sealed/);
+                assert.equal(await streamInfo(broker.nc, "MS_SEALNEW"), undefined, "nothing was created");
             });
         });
 
@@ -189,7 +203,7 @@ for (const version of bothServerVersions()) {
             test("storage: diff replaces [storage], delete before replace; update refuses and touches nothing", async () => {
                 const args = { name: "REP_STORAGE", subjects: ["rep.storage.>"] };
                 const { id, outs } = await created(stream, args);
-                const news = await checked(stream, { ...args, storage: "memory", maxBytes: "1MiB" });
+                const news = (await stream.check!(outs, { ...args, storage: "memory", maxBytes: "1MiB" })).inputs;
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
                 await rejects(stream.update!(id, outs, news), /stream "REP_STORAGE": update failed/, /storage \(storage: "file" -> "memory"\)/);
                 const config = await brokerConfig(broker.nc, "REP_STORAGE");
@@ -200,7 +214,7 @@ for (const version of bothServerVersions()) {
             test(`retention limits -> interest: ${is29 ? "replace on 2.9" : "in place"}`, async () => {
                 const args = { name: "REP_RET", subjects: ["rep.ret.>"] };
                 const { id, outs } = await created(stream, args);
-                const news = await checked(stream, { ...args, retention: "interest" });
+                const news = (await stream.check!(outs, { ...args, retention: "interest" })).inputs;
                 const diff = await stream.diff!(id, outs, news);
                 if (is29) {
                     assert.deepEqual(diff, { changes: true, replaces: ["retention"], deleteBeforeReplace: true });
@@ -216,24 +230,24 @@ for (const version of bothServerVersions()) {
             test("workqueue is a replace on every version", async () => {
                 const args = { name: "REP_WQ", subjects: ["rep.wq.>"] };
                 const { id, outs } = await created(stream, args);
-                const news = await checked(stream, { ...args, retention: "workqueue" });
+                const news = (await stream.check!(outs, { ...args, retention: "workqueue" })).inputs;
                 assert.deepEqual(await stream.diff!(id, outs, news), { changes: true, replaces: ["retention"], deleteBeforeReplace: true });
             });
 
             test("a renamed bucket replaces [bucket]; a KV storage change replaces [storage]", async () => {
                 const { id, outs } = await created(keyValue, { bucket: "rep_kv" });
-                assert.deepEqual(await keyValue.diff!(id, outs, await checked(keyValue, { bucket: "rep_kv2" })),
+                assert.deepEqual(await keyValue.diff!(id, outs, (await keyValue.check!(outs, { bucket: "rep_kv2" })).inputs),
                     { changes: true, replaces: ["bucket"], deleteBeforeReplace: true });
-                assert.deepEqual(await keyValue.diff!(id, outs, await checked(keyValue, { bucket: "rep_kv", storage: "memory" })),
+                assert.deepEqual(await keyValue.diff!(id, outs, (await keyValue.check!(outs, { bucket: "rep_kv", storage: "memory" })).inputs),
                     { changes: true, replaces: ["storage"], deleteBeforeReplace: true });
             });
 
-            test(`maxConsumers: ${is29 ? "replace on 2.9" : "in place on 2.12.5+"}`, async () => {
+            test(`maxConsumers: ${maxConsumersInPlace ? "in place on 2.12.5+" : "replace before 2.12.5"}`, async () => {
                 const args = { name: "REP_MC", subjects: ["rep.mc.>"] };
                 const { id, outs } = await created(stream, args);
-                const news = await checked(stream, { ...args, maxConsumers: 10 });
+                const news = (await stream.check!(outs, { ...args, maxConsumers: 10 })).inputs;
                 const diff = await stream.diff!(id, outs, news);
-                if (is29) {
+                if (!maxConsumersInPlace) {
                     assert.deepEqual(diff.replaces, ["maxConsumers"]);
                 } else {
                     assert.deepEqual(diff.replaces, []);
@@ -245,7 +259,7 @@ for (const version of bothServerVersions()) {
             test(`republish: ${is29 ? "replace on 2.9" : "in place"}`, async () => {
                 const args = { name: "REP_RP", subjects: ["rep.rp.>"] };
                 const { id, outs } = await created(stream, args);
-                const news = await checked(stream, { ...args, republish: { src: "rep.rp.>", dest: "out.rp.>" } });
+                const news = (await stream.check!(outs, { ...args, republish: { src: "rep.rp.>", dest: "out.rp.>" } })).inputs;
                 const diff = await stream.diff!(id, outs, news);
                 if (is29) {
                     assert.deepEqual(diff.replaces, ["republish"]);

@@ -128,7 +128,7 @@ describe("the program's resources, under Pulumi mocks", () => {
                 return { id: `${args.name}-id`, state: { ...args.inputs } };
             },
             call: () => ({}),
-        }, "kanade-jetstream", "mock");
+        }, "kanade-jetstream", "mock", false, "organization");
         const { KanadeFleet } = await import("../../fleet/fleet.ts");
         const fleet = new KanadeFleet("kanade", desiredFleet(config({ "kanade-jetstream:protect": "true" })));
         await new Promise<void>((resolve) => pulumi.all(Object.values(fleet.resources)).apply(() => resolve()));

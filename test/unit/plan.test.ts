@@ -59,7 +59,8 @@ describe("effective: the config as the broker stores it", () => {
             name: "DEF", subjects: ["DEF"], retention: "limits", max_consumers: -1, max_msgs: -1, max_bytes: -1, max_age: 0,
             max_msgs_per_subject: -1, max_msg_size: -1, discard: "old", discard_new_per_subject: false, storage: "file",
             num_replicas: 1, duplicate_window: 120e9, allow_direct: false, mirror_direct: false, sealed: false, deny_delete: false,
-            deny_purge: false, allow_rollup_hdrs: false, compression: "none",
+            deny_purge: false, allow_rollup_hdrs: false, compression: "none", no_ack: false, allow_msg_ttl: false, allow_msg_counter: false,
+            allow_atomic: false, allow_msg_schedules: false, persist_mode: "default",
         });
     });
 
@@ -98,8 +99,9 @@ describe("effective: the config as the broker stores it", () => {
         assert.equal(effective({ name: "S", sealed: false, allow_rollup_hdrs: true }).allow_rollup_hdrs, true, "unsealed: as sent");
     });
 
-    test("fields the program does not manage pass through", () => {
-        assert.deepEqual(effective({ name: "S", consumer_limits: {}, allow_msg_ttl: false }).consumer_limits, {});
+    test("fields the program does not manage pass through; an empty consumer_limits is no limits", () => {
+        assert.equal(effective({ name: "S", template_owner: "T" }).template_owner, "T");
+        assert.equal(effective({ name: "S", consumer_limits: {} }).consumer_limits, undefined);
     });
 
     test("isServerMetadataKey", () => {
@@ -284,9 +286,11 @@ describe("the rules table", () => {
         for (const f of MANAGED_FIELDS) assert.equal(RULES[f].since.length, 3, f);
     });
 
-    test("2.10 fields are exactly compression, subject_transform, first_seq and metadata", () => {
-        const newer = MANAGED_FIELDS.filter((f) => !atLeast(V2_9, RULES[f].since)).sort();
-        assert.deepEqual(newer, ["compression", "first_seq", "metadata", "subject_transform"]);
+    test("the fields each line added, as docs/server-rules.md §2 lists them", () => {
+        const added = (before: Version, at: Version) => MANAGED_FIELDS.filter((f) => !atLeast(before, RULES[f].since) && atLeast(at, RULES[f].since)).sort();
+        assert.deepEqual(added(V2_9, V2_10), ["compression", "consumer_limits", "first_seq", "metadata", "subject_transform"]);
+        assert.deepEqual(added(V2_10, [2, 11, 0]), ["allow_msg_ttl", "subject_delete_marker_ttl"]);
+        assert.deepEqual(added([2, 11, 17], [2, 12, 0]), ["allow_atomic", "allow_msg_counter", "allow_msg_schedules", "persist_mode"]);
     });
 });
 

@@ -40,6 +40,7 @@ describe("stream check", () => {
             maxAge: "7d", maxBytes: "64MiB", maxMsgs: -1, maxMsgsPerSubject: 1, maxMsgSize: "unlimited", maxConsumers: -1,
             discard: "old", discardNewPerSubject: false, allowRollup: false, denyDelete: false, denyPurge: false,
             allowDirect: false, mirrorDirect: false, sealed: false, compression: "none", sources: [], metadata: {},
+            noAck: false, allowMsgTtl: false, allowMsgCounter: false, allowAtomic: false, allowMsgSchedules: false, persistMode: "default",
             allowDataLoss: false, duplicateWindow: "2m",
         });
     });
@@ -73,14 +74,16 @@ describe("stream check", () => {
 
     for (const bad of ["a..b", "a.>.b", "a b", "a*.b", "a.b*", ".a", "a.", "", ">.a"]) {
         test(`subject ${JSON.stringify(bad)} is rejected`, async () => {
-            await failsOn(stream, { name: "S", subjects: ["ok.>", bad] }, "subjects.1", /^stream: subjects\.1 is not a well-formed subject/,
+            await failsOn(stream, { name: "S", subjects: ["ok.>", bad] }, "subjects[1]", /^stream: subjects\[1\] is not a well-formed subject/,
                 /'\*' and '>' only as whole tokens, '>' last/, /\(got /);
         });
     }
 
     test("well-formed subjects with wildcards pass", async () => {
-        const i = await inputs(stream, { name: "S", subjects: ["a.*.c", "a.>", ">", "*", "$KV.b.>", "a-b_c.d"] });
-        assert.deepEqual(i.subjects, ["a.*.c", "a.>", ">", "*", "$KV.b.>", "a-b_c.d"]);
+        // One stream's subjects must not overlap each other (the server's rule, checks.test.ts): ">" alone.
+        const i = await inputs(stream, { name: "S", subjects: ["a.*.c", "b.>", "*", "$KV.b.>", "a-b_c.d"] });
+        assert.deepEqual(i.subjects, ["a.*.c", "b.>", "*", "$KV.b.>", "a-b_c.d"]);
+        assert.deepEqual((await inputs(stream, { name: "S", subjects: [">"] })).subjects, [">"]);
     });
 
     test("negative and malformed sizes name the field and the value", async () => {
@@ -120,7 +123,7 @@ describe("stream check", () => {
 
     test("unknown keys in nested settings name the nested path", async () => {
         await failsOn(stream, { name: "S", placement: { cluster: "c", zone: "z" } }, "placement.zone", /placement\.zone is not a known setting \(got "z"\)/);
-        await failsOn(stream, { name: "S", sources: [{ name: "A", seq: 1 }] }, "sources.0.seq", /sources\.0\.seq is not a known setting/);
+        await failsOn(stream, { name: "S", sources: [{ name: "A", seq: 1 }] }, "sources[0].seq", /sources\[0\]\.seq is not a known setting/);
     });
 
     test("the server's own metadata keys cannot be set", async () => {
@@ -135,7 +138,7 @@ describe("stream check", () => {
 
     test("every failure is reported at once", async () => {
         const all = await failures(stream, { name: "a b", maxBytes: -5, maxAge: "x", subjects: ["a..b"] });
-        assert.deepEqual(all.map((f) => f.property).sort(), ["maxAge", "maxBytes", "name", "subjects.0"]);
+        assert.deepEqual(all.map((f) => f.property).sort(), ["maxAge", "maxBytes", "name", "subjects[0]"]);
     });
 });
 
