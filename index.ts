@@ -1,45 +1,32 @@
 // The kanade fleet's JetStream resources as a Pulumi program: validate the
-// stack config, check that the fleet fits the broker, then declare it.
+// stack config, check that the fleet fits the broker, then declare it. It uses
+// the providers through the package's public entry only, as any program would.
 import * as pulumi from "@pulumi/pulumi";
-import { type Renames, fleetPlan, totalReserved } from "./fleet/checks.ts";
-import { NAMESPACE, parseStackConfig } from "./fleet/config.ts";
+import { type Renames, checkResources, formatSize, totalReserved } from "kanade-jetstream";
+import { FLEET_ADVICE, parseStackConfig } from "./fleet/config.ts";
 import { KanadeFleet, desiredFleet } from "./fleet/fleet.ts";
-import { brokerConnection, closeConnections, resolveSettings } from "./providers/connection.ts";
-import { stackOwner } from "./providers/resource.ts";
-import { formatSize } from "./providers/units.ts";
 
-/** Declares a renamed fleet resource with an alias to its old name, so Pulumi plans one replacement (checks.ts FleetPlan.renames). */
+/** Declares a renamed fleet resource with an alias to its old name, so Pulumi plans one replacement (checkResources' renames). */
 const aliasRenamed = (renames: Renames): pulumi.ResourceTransformation => (args) => {
     const old = renames.get(args.name);
     return old === undefined ? undefined : { props: args.props, opts: pulumi.mergeOptions(args.opts, { aliases: [{ name: old }] }) };
 };
 
 export default async () => {
-    const raw = pulumi.runtime.allConfig();
-    let entries;
     let config;
-    let renames: Renames;
+    let entries;
     try {
-        config = parseStackConfig(raw);
+        config = parseStackConfig(pulumi.runtime.allConfig());
         entries = desiredFleet(config);
-        const nc = await brokerConnection(resolveSettings((key) => raw[`${NAMESPACE}:${key}`]));
-        const optIns = config;
-        const plan = await fleetPlan(nc, entries, {
-            monitorUrls: config.monitorUrls,
-            owner: stackOwner(),
-            allowsDataLoss: (name) => optIns.overrides[name]?.allowDataLoss ?? optIns.allowDataLoss,
-        });
-        for (const warning of plan.warnings) pulumi.log.warn(warning);
-        if (plan.problems.length) {
-            throw new Error(`the kanade fleet cannot be applied to this broker; nothing was changed:\n  - ${plan.problems.join("\n  - ")}`);
-        }
-        renames = plan.renames;
     } catch (err) {
         throw new pulumi.RunError((err as Error).message);
-    } finally {
-        // The program's own connection; the providers keep theirs.
-        await closeConnections();
     }
+    const optIns = config;
+    const renames = await checkResources(entries, {
+        monitorUrls: config.monitorUrls,
+        allowsDataLoss: (name) => optIns.overrides[name]?.allowDataLoss ?? optIns.allowDataLoss,
+        advice: FLEET_ADVICE,
+    });
 
     const fleet = new KanadeFleet("kanade", entries, { transformations: [aliasRenamed(renames)] });
     const total = totalReserved(entries);
@@ -48,4 +35,3 @@ export default async () => {
         reservation: { file: formatSize(total.file), memory: formatSize(total.memory), replicas: config.replicas },
     };
 };
-

@@ -3,10 +3,17 @@
 // that name the key.
 import { z } from "zod";
 import { CATALOGUE, LATEST_REVISION } from "./catalogue.ts";
-import { maxAge, ownerId } from "../providers/schema.ts";
-import { size } from "../providers/units.ts";
+import { type Advice, maxAge, ownerId, size } from "kanade-jetstream";
 
 export const NAMESPACE = "kanade-jetstream";
+
+/** What the preview-time checks tell an operator to change: this fleet's stack config keys. */
+export const FLEET_ADVICE: Advice = {
+    whole: "the fleet",
+    caps: `${NAMESPACE}:sizeScale, ${NAMESPACE}:overrides.<name>.maxBytes`,
+    replicas: `${NAMESPACE}:replicas (or overrides.<name>.replicas)`,
+    monitorUrls: `${NAMESPACE}:monitorUrls`,
+};
 
 const names = new Set(CATALOGUE.map((r) => r.name));
 

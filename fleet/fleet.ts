@@ -2,29 +2,15 @@
 // KanadeFleet component that declares it: one resource per row, named as on
 // the broker, so `pulumi preview` reads like `nats stream ls`.
 import * as pulumi from "@pulumi/pulumi";
+import {
+    type Declared, KeyValue, type KeyValueArgs, ObjectStore, type ObjectStoreArgs, type ResourceSpec, Stream, type StreamArgs,
+    declared, formatSize, sizeToBytes,
+} from "kanade-jetstream";
 import { type CatalogueRow, catalogueAt } from "./catalogue.ts";
 import { type StackConfig } from "./config.ts";
-import { type Kind, type ManagedInputs } from "../providers/lifecycle.ts";
-import { KeyValue, type KeyValueArgs, keyValueKind } from "../providers/keyValue.ts";
-import { ObjectStore, type ObjectStoreArgs, objectStoreKind } from "../providers/objectStore.ts";
-import { type StreamConfig } from "../providers/rules.ts";
-import { Stream, type StreamArgs, streamKind } from "../providers/stream.ts";
-import { compact } from "../providers/mapping.ts";
-import { formatSize, sizeToBytes } from "../providers/units.ts";
-import { propertyPath } from "../providers/schema.ts";
-import { z } from "zod";
 
-interface Entry<K extends CatalogueRow["kind"], A> {
-    kind: K;
-    row: CatalogueRow;
-    /** The resource's arguments, as the program passes them to its provider. */
-    args: A;
-    /** The backing stream config those arguments produce. */
-    config: StreamConfig;
-    protect: boolean;
-}
-
-export type FleetEntry = Entry<"stream", StreamArgs> | Entry<"keyValue", KeyValueArgs> | Entry<"objectStore", ObjectStoreArgs>;
+/** A catalogue row as this stack declares it: its arguments, and the name and backing stream config they give. */
+export type FleetEntry = ResourceSpec & Declared & { row: CatalogueRow; protect: boolean };
 
 const MIB = 1024 * 1024;
 
@@ -32,15 +18,6 @@ const MIB = 1024 * 1024;
 function scaled(cap: string | undefined, scale: number): string | undefined {
     if (cap === undefined || scale === 1) return cap;
     return formatSize(Math.max(MIB, Math.floor((sizeToBytes(cap) * scale) / MIB) * MIB));
-}
-
-/** The backing stream config of a resource's arguments, validated as its provider's check() would. */
-function streamConfigOf<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>, name: string, args: unknown): StreamConfig {
-    const parsed = kind.schema.safeParse(args);
-    if (!parsed.success) {
-        throw new Error(`fleet resource ${name}: ${parsed.error.issues.map((i) => `${propertyPath(i.path)} ${i.message}`).join("; ")}`);
-    }
-    return kind.toStreamConfig(parsed.data);
 }
 
 export function desiredFleet(config: StackConfig): FleetEntry[] {
@@ -53,21 +30,22 @@ export function desiredFleet(config: StackConfig): FleetEntry[] {
         };
         const protect = o.protect ?? config.protect;
         const maxBytes = o.maxBytes ?? scaled("maxBytes" in row ? row.maxBytes : undefined, config.sizeScale);
+        const entry = (spec: ResourceSpec): FleetEntry => ({ ...declared(spec), ...spec, row, protect });
         switch (row.kind) {
             case "stream": {
-                const args: StreamArgs = compact({
+                const args: StreamArgs = {
                     name: row.name, subjects: row.subjects, maxAge: o.maxAge ?? row.maxAge, maxBytes,
                     maxMsgsPerSubject: row.maxMsgsPerSubject, discard: row.discard, ...common,
-                });
-                return { kind: row.kind, row, args, protect, config: streamConfigOf(streamKind, row.name, args) };
+                };
+                return entry({ kind: row.kind, args });
             }
             case "keyValue": {
-                const args: KeyValueArgs = compact({ bucket: row.name, history: row.history, ttl: o.maxAge, maxBytes, ...common });
-                return { kind: row.kind, row, args, protect, config: streamConfigOf(keyValueKind, row.name, args) };
+                const args: KeyValueArgs = { bucket: row.name, history: row.history, ttl: o.maxAge, maxBytes, ...common };
+                return entry({ kind: row.kind, args });
             }
             case "objectStore": {
-                const args: ObjectStoreArgs = compact({ bucket: row.name, ttl: o.maxAge ?? row.ttl, maxBytes, ...common });
-                return { kind: row.kind, row, args, protect, config: streamConfigOf(objectStoreKind, row.name, args) };
+                const args: ObjectStoreArgs = { bucket: row.name, ttl: o.maxAge ?? row.ttl, maxBytes, ...common };
+                return entry({ kind: row.kind, args });
             }
         }
     });
@@ -76,11 +54,11 @@ export function desiredFleet(config: StackConfig): FleetEntry[] {
 function declare(e: FleetEntry, opts: pulumi.CustomResourceOptions): Stream | KeyValue | ObjectStore {
     switch (e.kind) {
         case "stream":
-            return new Stream(e.row.name, e.args, opts);
+            return new Stream(e.name, e.args, opts);
         case "keyValue":
-            return new KeyValue(e.row.name, e.args, opts);
+            return new KeyValue(e.name, e.args, opts);
         case "objectStore":
-            return new ObjectStore(e.row.name, e.args, opts);
+            return new ObjectStore(e.name, e.args, opts);
     }
 }
 

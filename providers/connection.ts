@@ -15,6 +15,24 @@ export type ConfigGetter = (key: string) => string | undefined;
 /** The config keys of the connection, read through a ConfigGetter. */
 export const CONNECTION_KEYS = ["servers", "natsUser", "natsPassword", "natsToken", "natsCreds", "natsNkeySeed", "natsTlsCa", "natsTlsCert", "natsTlsKey"] as const;
 
+/**
+ * The namespace of the connection settings a program using this package sets
+ * whatever its project is called (`jetstream:servers`).
+ */
+export const CONNECTION_NAMESPACE = "jetstream";
+
+/**
+ * Where the connection settings are read: the package's own namespace when any
+ * of its keys is set, else the project's (the kanade fleet's
+ * `kanade-jetstream:servers`). `get` reads a full key, `<namespace>:<key>`.
+ */
+export function connectionConfig(get: (key: string) => string | undefined, project: string): { get: ConfigGetter; namespace: string } {
+    const own: ConfigGetter = (key) => get(`${CONNECTION_NAMESPACE}:${key}`);
+    return CONNECTION_KEYS.some((key) => own(key) !== undefined)
+        ? { get: own, namespace: CONNECTION_NAMESPACE }
+        : { get: (key) => get(`${project}:${key}`), namespace: project };
+}
+
 /** The one way this program authenticates, and where it came from: a key or variable name, never the value. */
 export type Credentials =
     | { kind: "creds"; creds: string; from: string }

@@ -12,7 +12,7 @@
 // ask the provider about deletes in preview.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CONNECTION_KEYS, type ConfigGetter, brokerConnection, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { CONNECTION_NAMESPACE, type ConfigGetter, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
 import { ERR, JetStreamError, resourceError } from "./errors.ts";
 import { type StreamInfo, contentLost, limitLosses, optInHint } from "./guard.ts";
 import { type Registration, REGISTRY_BUCKET, REGISTRY_STREAM, claim, registration, release } from "./ownership.ts";
@@ -58,14 +58,7 @@ const MANAGED = new Set<string>(MANAGED_FIELDS);
 // Stack config, from the provider's configure(); connection settings are
 // resolved at call time so credentials never live in a serialised provider.
 let stackConfig: ConfigGetter = () => undefined;
-
-/**
- * The namespace of the connection settings a program using this package sets
- * whatever its project is called (`jetstream:servers`); without any of
- * them, the project's own (the kanade fleet's `kanade-jetstream:servers`).
- */
-export const CONNECTION_NAMESPACE = "jetstream";
-let connectionConfig: { get: ConfigGetter; namespace: string } = { get: () => undefined, namespace: CONNECTION_NAMESPACE };
+let connection: ReturnType<typeof connectionConfig> = { get: () => undefined, namespace: CONNECTION_NAMESPACE };
 
 // The streams diff planned to replace, with the new inputs' opt-in, for the
 // re-check and the delete the engine runs next in the same process: delete
@@ -97,7 +90,7 @@ function configOptIn(name: string): boolean {
 }
 
 async function broker(): Promise<{ nc: Awaited<ReturnType<typeof brokerConnection>>; version: Version; versionText: string }> {
-    const nc = await brokerConnection(resolveSettings(connectionConfig.get, process.env, connectionConfig.namespace));
+    const nc = await brokerConnection(resolveSettings(connection.get, process.env, connection.namespace));
     // The lowest version in the cluster: any server may answer a request.
     const versionText = await brokerVersion(nc);
     return { nc, version: parseVersion(versionText), versionText };
@@ -268,11 +261,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     return {
         async configure(req: pulumi.dynamic.ConfigureRequest) {
             stackConfig = (key) => req.config.get(key);
-            const own: ConfigGetter = (key) => req.config.get(`${CONNECTION_NAMESPACE}:${key}`);
-            connectionConfig = CONNECTION_KEYS.some((key) => own(key) !== undefined)
-                ? { get: own, namespace: CONNECTION_NAMESPACE }
-                // The SDK's Config reads unqualified keys from the project's namespace, which it names projectName.
-                : { get: stackConfig, namespace: (req.config as { projectName?: string }).projectName || pulumi.getProject() };
+            // The SDK's Config reads full keys as they are, unqualified ones in the project's namespace (its projectName).
+            connection = connectionConfig((key) => req.config.get(key), (req.config as { projectName?: string }).projectName || pulumi.getProject());
         },
 
         async check(olds: Record<string, unknown>, news: Record<string, unknown>) {

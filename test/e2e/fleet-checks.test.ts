@@ -98,7 +98,7 @@ function brokerScenarios(version: ServerVersion) {
         await jsApi(b.nc, "$JS.API.STREAM.CREATE.ARCHIVE", { name: "ARCHIVE", subjects: ["results.archive.>"], storage: "file" });
         const ws = track(await fleetStack(b.server));
         await failsBeforeAnyChange(b, ws, /subjects overlap/, /stream "RESULTS" "results\.>"/,
-            /stream "ARCHIVE" \(on the broker, not in this fleet\) "results\.archive\.>"/, /10065/);
+            /stream "ARCHIVE" \(on the broker, not declared here\) "results\.archive\.>"/, /10065/);
     });
 
     test("account limits: max_streams below the fleet's 24, max_bytes_required, a per-stream cap: preview and up fail naming each, nothing is created", async () => {
@@ -169,7 +169,7 @@ function brokerScenarios(version: ServerVersion) {
         test("while another stack owns the old stream, the renamed version's preview fails on the overlap", async () => {
             await ownEvents("organization/kanade-jetstream/other");
             await cliFails(inProject(ws, renamed), ["preview"],
-                /subjects overlap: stream "EVENTS_V2" "events\.>" and stream "EVENTS" \(on the broker, not in this fleet\)/);
+                /subjects overlap: stream "EVENTS_V2" "events\.>" and stream "EVENTS" \(on the broker, not declared here\)/);
             assert.deepEqual(await fleetOnBroker(), FLEET_STREAMS);
         });
 
@@ -205,8 +205,8 @@ describe(`preview-time checks of the program alone (nats-server ${versions[0].ve
     };
 
     const refused: [string, Record<string, StackValue>, RegExp[]][] = [
-        ["a stream maxAge of 50ms", { "overrides.EVENTS.maxAge": "50ms" }, [/fleet resource EVENTS: maxAge must be "unlimited" or at least 100ms/]],
-        ["a KV bucket ttl of 50ms", { "overrides.agent_config.maxAge": "50ms" }, [/fleet resource agent_config: ttl must be "unlimited" or at least 100ms/]],
+        ["a stream maxAge of 50ms", { "overrides.EVENTS.maxAge": "50ms" }, [/kanade-jetstream:overrides\.EVENTS\.maxAge: must be "unlimited" or at least 100ms/]],
+        ["a KV bucket ttl of 50ms", { "overrides.agent_config.maxAge": "50ms" }, [/kanade-jetstream:overrides\.agent_config\.maxAge: must be "unlimited" or at least 100ms/]],
     ];
     for (const [what, config, patterns] of refused) {
         test(`a setting the server refuses: ${what} fails preview naming the property and the server's rule`, async () => {

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REGISTRY_STREAM } from "../../providers/ownership.ts";
-import { e2eServerVersions } from "../harness/nats.ts";
+import { accountJetStream, e2eServerVersions, jsApi } from "../harness/nats.ts";
 import { PulumiWorkspace, REPO_ROOT, planSummary } from "../harness/pulumi.ts";
-import { type Broker, cliOk, startBroker, streamConfig, streamNames } from "./stack.ts";
+import { type Broker, cliFails, cliOk, startBroker, streamConfig, streamNames } from "./stack.ts";
 
 const EXAMPLE_STREAMS = ["KV_orders_index", "KV_sessions", "OBJ_blobs", "ORDERS", "ORDERS_MIRROR"];
 
@@ -30,15 +30,22 @@ describe("the packed package, used by examples/basic", () => {
     let work: string;
     let tarball: string;
     let example: string;
+    let checkedExample: string;
+
+    /** A copy of examples/<name> with the tarball installed (npm's cache serves what npm ci already fetched). */
+    const install = (name: string): string => {
+        const dir = path.join(work, name);
+        cpSync(path.join(REPO_ROOT, "examples", name), dir, { recursive: true });
+        execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], { cwd: dir, stdio: "pipe" });
+        return dir;
+    };
 
     before(() => {
         work = mkdtempSync(path.join(tmpdir(), "kanade-package-"));
         const printed = execFileSync("bash", [path.join(REPO_ROOT, "scripts/pack.sh"), work], { encoding: "utf8" });
         tarball = printed.trim().split("\n").pop()!;
-        example = path.join(work, "example");
-        cpSync(path.join(REPO_ROOT, "examples/basic"), example, { recursive: true });
-        // The registry's packages come from npm's cache when npm ci already fetched them.
-        execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], { cwd: example, stdio: "pipe" });
+        example = install("basic");
+        checkedExample = install("checked");
     });
 
     after(() => {
@@ -53,8 +60,8 @@ describe("the packed package, used by examples/basic", () => {
         assert.ok(!files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "TypeScript sources in the tarball");
     });
 
-    test("the example type-checks against the shipped declarations", () => {
-        execFileSync(path.join(REPO_ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], { cwd: example, stdio: "pipe" });
+    test("the examples type-check against the shipped declarations", () => {
+        for (const dir of [example, checkedExample]) execFileSync(path.join(REPO_ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], { cwd: dir, stdio: "pipe" });
         const installed = readdirSync(path.join(example, "node_modules/kanade-jetstream/dist/providers"));
         assert.ok(installed.includes("stream.js"));
     });
@@ -99,4 +106,32 @@ describe("the packed package, used by examples/basic", () => {
             });
         });
     }
+
+    describe(`checkResources, in examples/checked (nats-server ${version.version})`, () => {
+        const cases: [string, Parameters<typeof startBroker>[1], ((b: Broker) => Promise<void>) | undefined, RegExp[]][] = [
+            ["a stream on the broker that overlaps", {}, async (b) => {
+                await jsApi(b.nc, "$JS.API.STREAM.CREATE.LEGACY_ORDERS", { name: "LEGACY_ORDERS", subjects: ["orders.legacy.>"] });
+            }, [/subjects overlap: stream "ORDERS" "orders\.>" and stream "LEGACY_ORDERS" \(on the broker, not declared here\)/, /10065/]],
+            ["an account that cannot hold the caps", { config: accountJetStream({ max_file: 32 * 1024 * 1024 }) }, undefined,
+                [/the program's resources reserve 80MiB of file storage \(max_bytes x replicas\) but the account's JetStream limit allows 32MiB/, /10047/, /their maxBytes/]],
+        ];
+        for (const [name, opts, prepare, patterns] of cases) {
+            test(`${name}: preview and up fail naming it, nothing is created`, async () => {
+                const broker = await startBroker(version, opts);
+                const ws = await PulumiWorkspace.create(checkedExample, "checked", { NATS_URL: broker.server.url });
+                try {
+                    await prepare?.(broker);
+                    const before = await streamNames(broker.nc);
+                    for (const op of [["preview"], ["up", "--yes"]]) {
+                        const r = await cliFails(ws, op, /cannot be applied to this broker; nothing was changed/, ...patterns);
+                        assert.doesNotMatch(r.output, /created/, r.output);
+                    }
+                    assert.deepEqual(await streamNames(broker.nc), before);
+                } finally {
+                    await ws.dispose();
+                    await broker.stop();
+                }
+            });
+        }
+    });
 });

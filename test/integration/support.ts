@@ -21,7 +21,8 @@ export type Props = Record<string, unknown> & { stream: string; config: Record<s
  */
 export async function configure(settings: Record<string, string | undefined>): Promise<void> {
     // As the SDK's dynamic-provider Config: unqualified keys are the project's.
-    const config = { projectName: "kanade-jetstream", get: (key: string) => settings[key] };
+    const project = "kanade-jetstream:";
+    const config = { projectName: "kanade-jetstream", get: (key: string) => settings[key.startsWith(project) ? key.slice(project.length) : key] };
     await streamProvider.configure!({ config } as unknown as pulumi.dynamic.ConfigureRequest);
 }
 

@@ -4,9 +4,9 @@
 // (checkStreamCfg, selectLimits, checkBytesLimits) would refuse or allow.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type AccountInfo, type AccountLimits, type BrokerView, accountProblems as accountOf, describeStream, plannedStreams, replicaProblems, subjectPlan } from "../../fleet/checks.ts";
+import { type AccountInfo, type AccountLimits, type BrokerView, accountProblems as accountOf, describeStream, plannedStreams, replicaProblems, subjectPlan } from "../../providers/checks.ts";
 import { type FleetEntry } from "../../fleet/fleet.ts";
-import { parseStackConfig } from "../../fleet/config.ts";
+import { FLEET_ADVICE, parseStackConfig } from "../../fleet/config.ts";
 import { desiredFleet } from "../../fleet/fleet.ts";
 import { provider as keyValue } from "../../providers/keyValue.ts";
 import { provider as objectStore } from "../../providers/objectStore.ts";
@@ -27,7 +27,7 @@ const tiered = (tiers: Record<string, Partial<AccountLimits>>): AccountInfo => (
 const other = (name: string, extra: Partial<StreamConfig> = {}): StreamConfig => ({ name, subjects: [`${name.toLowerCase()}.>`], ...extra });
 const view = (v: Partial<BrokerView>): BrokerView => ({ streams: [], account: account({}), cluster: { size: 1, source: "alone" }, ownStreams: new Set(), ...v });
 /** The account's problems with what `up` would create: the fleet, and the ownership registry when the broker has none. */
-const accountProblems = (entries: FleetEntry[], broker: BrokerView) => accountOf(plannedStreams(entries, broker.streams), broker);
+const accountProblems = (entries: FleetEntry[], broker: BrokerView) => accountOf(plannedStreams(entries, broker.streams), broker, FLEET_ADVICE);
 const REGISTRY = { name: "KV_kanade-jetstream-owners", subjects: ["$KV.kanade-jetstream-owners.>"] };
 /** The fleet's file reservation at this scale: every cap. */
 const fileCaps = (entries = FLEET) => entries.reduce((s, e) => s + Math.max(e.config.max_bytes ?? -1, 0), 0);
@@ -101,7 +101,7 @@ describe("replicas against the servers", () => {
     const r3 = fleet({ "kanade-jetstream:replicas": "3", "kanade-jetstream:overrides": JSON.stringify({ EXEC: { replicas: 1 } }) });
 
     test("replicas 3 on a single server names every resource that asks for it, and the limit", () => {
-        const { problems } = replicaProblems(r3, view({ cluster: { size: 1, source: "nats-server 2.12.15 at 127.0.0.1:4222 runs alone (not in a cluster)" } }));
+        const { problems } = replicaProblems(r3, view({ cluster: { size: 1, source: "nats-server 2.12.15 at 127.0.0.1:4222 runs alone (not in a cluster)" } }), FLEET_ADVICE);
         assert.equal(problems.length, 1);
         assert.match(problems[0], /^replicas 3 needs 3 servers, but nats-server 2\.12\.15 at 127\.0\.0\.1:4222 runs alone \(not in a cluster\): stream "INVENTORY", stream "RESULTS", stream "EVENTS"/);
         assert.doesNotMatch(problems[0], /stream "EXEC"/);
@@ -130,7 +130,7 @@ describe("names and subjects", () => {
         const { problems, renames } = subjectPlan(FLEET, view({ streams: [other("ARCHIVE", { subjects: ["results.archive.>"] }), other("KV_x", { subjects: ["$KV.agent_config.a"] })] }));
         assert.deepEqual(renames, new Map());
         assert.equal(problems.length, 2);
-        assert.match(problems[0], /^subjects overlap: stream "RESULTS" "results\.>" and stream "ARCHIVE" \(on the broker, not in this fleet\) "results\.archive\.>"; .*10065/);
+        assert.match(problems[0], /^subjects overlap: stream "RESULTS" "results\.>" and stream "ARCHIVE" \(on the broker, not declared here\) "results\.archive\.>"; .*10065/);
         assert.match(problems[1], /KV bucket "agent_config" "\$KV\.agent_config\.>" and KV bucket "x" \(stream KV_x\) \(on the broker/);
     });
 
@@ -150,10 +150,10 @@ describe("names and subjects", () => {
     });
 
     test("within the fleet: overlaps and stream names used twice", () => {
-        const twice = [...FLEET, { ...FLEET[0], row: { ...FLEET[0].row, name: "INVENTORY2" } }];
+        const twice = [...FLEET, FLEET[0]];
         const { problems } = subjectPlan(twice, view({}));
-        assert.match(problems[0], /stream "INVENTORY2" and stream "INVENTORY" both use the stream name INVENTORY/);
-        assert.match(problems[1], /subjects overlap: stream "INVENTORY" "inventory\.>" and stream "INVENTORY2" "inventory\.>"/);
+        assert.match(problems[0], /stream "INVENTORY" and stream "INVENTORY" both use the stream name INVENTORY/);
+        assert.match(problems[1], /subjects overlap: stream "INVENTORY" "inventory\.>" and stream "INVENTORY" "inventory\.>"/);
     });
 
     test("describeStream names buckets by bucket", () => {

@@ -11,19 +11,22 @@
 // - each server's own store (jetstream max_file_store / max_memory_store):
 //   only its monitoring endpoint (/jsz) or the system account
 //   ($SYS.REQ.SERVER.PING.JSZ, which an application account cannot call), so
-//   without kanade-jetstream:monitorUrls that check is skipped with a warning.
+//   without monitoring URLs that check is skipped with a warning.
+import * as pulumi from "@pulumi/pulumi";
 import { type NatsConnection } from "nats";
-import { jsApi, serverInfo } from "../providers/connection.ts";
-import { ERR, JetStreamError } from "../providers/errors.ts";
-import { type StreamInfo, contentLost, optInHint } from "../providers/guard.ts";
-import { keyValueKind } from "../providers/keyValue.ts";
-import { objectStoreKind } from "../providers/objectStore.ts";
-import { REGISTRY_BUCKET, REGISTRY_STREAM, registration } from "../providers/ownership.ts";
-import { type StreamConfig } from "../providers/rules.ts";
-import { subjectsOverlap } from "../providers/schema.ts";
-import { streamKind } from "../providers/stream.ts";
-import { formatSize } from "../providers/units.ts";
-import { type FleetEntry } from "./fleet.ts";
+import { type z } from "zod";
+import { brokerConnection, closeConnections, connectionConfig, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { ERR, JetStreamError } from "./errors.ts";
+import { type StreamInfo, contentLost, optInHint } from "./guard.ts";
+import { type KeyValueArgs, keyValueKind } from "./keyValue.ts";
+import { type Kind, type ManagedInputs } from "./lifecycle.ts";
+import { type ObjectStoreArgs, objectStoreKind } from "./objectStore.ts";
+import { REGISTRY_BUCKET, REGISTRY_STREAM, registration } from "./ownership.ts";
+import { type StreamConfig } from "./rules.ts";
+import { propertyPath, subjectsOverlap } from "./schema.ts";
+import { type StreamArgs, streamKind } from "./stream.ts";
+import { type KindName, stackOwner } from "./resource.ts";
+import { formatSize } from "./units.ts";
 
 type Storage = "file" | "memory";
 const STORAGES = ["file", "memory"] as const;
@@ -35,8 +38,41 @@ const capOf = (c: StreamConfig) => Math.max(c.max_bytes ?? -1, 0);
 
 const LABELS = { stream: streamKind.label, keyValue: keyValueKind.label, objectStore: objectStoreKind.label };
 
-/** A fleet resource as the stack names it: `KV bucket "agent_config"`. */
-export const describeEntry = (e: FleetEntry): string => `${LABELS[e.kind]} "${e.row.name}"`;
+/**
+ * How messages tell the user what to change: a program using the package
+ * changes its resources' arguments; the kanade fleet names its stack config
+ * keys (fleet/config.ts).
+ */
+export interface Advice {
+    /** The declared resources as a whole, as a sentence's subject: "the fleet". */
+    whole: string;
+    /** Where to lower max_bytes. */
+    caps: string;
+    /** Where to lower replicas. */
+    replicas: string;
+    /** Where to give the servers' monitoring endpoints. */
+    monitorUrls: string;
+}
+
+export const GENERIC_ADVICE: Advice = {
+    whole: "the program's resources",
+    caps: "their maxBytes",
+    replicas: "their replicas",
+    monitorUrls: "checkResources' monitorUrls",
+};
+
+/**
+ * A resource a program declares, as the checks see it: its kind, its name on
+ * the broker (stream or bucket) and the backing stream config it produces.
+ */
+export interface Declared {
+    kind: KindName;
+    name: string;
+    config: StreamConfig;
+}
+
+/** A declared resource as the program names it: `KV bucket "agent_config"`. */
+export const describeEntry = (e: Declared): string => `${LABELS[e.kind]} "${e.name}"`;
 
 /** A stream on the broker, by the name a user knows it: `KV bucket "x" (stream KV_x)`, `stream "ARCHIVE"`. */
 export function describeStream(stream: string): string {
@@ -52,7 +88,7 @@ export interface Planned {
     config: StreamConfig;
 }
 
-const planned = (entries: FleetEntry[]): Planned[] => entries.map((e) => ({ label: describeEntry(e), config: e.config }));
+const planned = (entries: Declared[]): Planned[] => entries.map((e) => ({ label: describeEntry(e), config: e.config }));
 const REGISTRY_LABEL = `the ownership registry (KV bucket ${REGISTRY_BUCKET}, made by the first create)`;
 
 /**
@@ -60,12 +96,12 @@ const REGISTRY_LABEL = `the ownership registry (KV bucket ${REGISTRY_BUCKET}, ma
  * (providers/ownership.ts) when the broker has none yet; the first create
  * makes it uncapped, with that resource's replicas.
  */
-export function plannedStreams(entries: FleetEntry[], onBroker: StreamConfig[]): Planned[] {
+export function plannedStreams(entries: Declared[], onBroker: StreamConfig[]): Planned[] {
     if (!entries.length || onBroker.some((c) => c.name === REGISTRY_STREAM)) return planned(entries);
     return [...planned(entries), { label: REGISTRY_LABEL, config: { name: REGISTRY_STREAM, storage: "file", num_replicas: replicasOf(entries[0].config), max_bytes: -1 } }];
 }
 
-const names = (streams: (FleetEntry | Planned)[]) => streams.map((x) => ("label" in x ? x.label : describeEntry(x))).join(", ");
+const names = (streams: (Declared | Planned)[]) => streams.map((x) => ("label" in x ? x.label : describeEntry(x))).join(", ");
 
 export interface Reservation {
     name: string;
@@ -87,7 +123,7 @@ export function reservations(streams: Planned[]): Reservation[] {
         }));
 }
 
-export function totalReserved(entries: FleetEntry[]): Record<Storage, number> {
+export function totalReserved(entries: Declared[]): Record<Storage, number> {
     const total = { file: 0, memory: 0 };
     for (const r of reservations(planned(entries))) total[r.storage] += r.bytes;
     return total;
@@ -136,7 +172,7 @@ export interface BrokerView {
 /** What a stack changes so that the plan works: Pulumi aliases, new resource name -> old. */
 export type Renames = Map<string, string>;
 
-export interface FleetPlan {
+export interface BrokerPlan {
     problems: string[];
     warnings: string[];
     /**
@@ -152,17 +188,17 @@ export interface FleetPlan {
 
 /** The Pulumi resource name of one of this fleet's streams (resources are named as on the broker, buckets without prefix). */
 const resourceNameOf = (stream: string) => stream.replace(/^(KV|OBJ)_/, "");
-const kindOf = (stream: string): FleetEntry["kind"] => (stream.startsWith("KV_") ? "keyValue" : stream.startsWith("OBJ_") ? "objectStore" : "stream");
+const kindOf = (stream: string): KindName => (stream.startsWith("KV_") ? "keyValue" : stream.startsWith("OBJ_") ? "objectStore" : "stream");
 
 /** Names and subjects within the fleet and against the other streams on the broker. */
-export function subjectPlan(entries: FleetEntry[], broker: Pick<BrokerView, "streams" | "ownStreams">): Pick<FleetPlan, "problems" | "renames"> & {
+export function subjectPlan(entries: Declared[], broker: Pick<BrokerView, "streams" | "ownStreams">): Pick<BrokerPlan, "problems" | "renames"> & {
     /** The renamed streams, which the replacements delete before creating their successors. */
     replaced: Set<string>;
 } {
     const problems: string[] = [];
     const renames: Renames = new Map();
     const replaced = new Set<string>();
-    const seen = new Map<string, FleetEntry>();
+    const seen = new Map<string, Declared>();
     for (const e of entries) {
         const clash = seen.get(e.config.name);
         if (clash) problems.push(`${describeEntry(e)} and ${describeEntry(clash)} both use the stream name ${e.config.name}`);
@@ -181,16 +217,16 @@ export function subjectPlan(entries: FleetEntry[], broker: Pick<BrokerView, "str
         if (!broker.ownStreams.has(old.name)) {
             for (const e of takers) {
                 for (const [a, b] of overlapping(e.config, old)) {
-                    problems.push(`subjects overlap: ${describeEntry(e)} "${a}" and ${describeStream(old.name)} (on the broker, not in this fleet) "${b}"; ` +
-                        "the broker would refuse the fleet's stream (10065). Change or remove the other stream, it is not this stack's");
+                    problems.push(`subjects overlap: ${describeEntry(e)} "${a}" and ${describeStream(old.name)} (on the broker, not declared here) "${b}"; ` +
+                        "the broker would refuse this program's stream (10065). Change or remove the other stream, it is not this stack's");
                 }
             }
             continue;
         }
         // This stack's own stream, which this run deletes: a rename when one resource of the same kind takes its subjects.
         const [taker] = takers;
-        if (takers.length === 1 && taker.kind === kindOf(old.name) && !renames.has(taker.row.name)) {
-            renames.set(taker.row.name, resourceNameOf(old.name));
+        if (takers.length === 1 && taker.kind === kindOf(old.name) && !renames.has(taker.name)) {
+            renames.set(taker.name, resourceNameOf(old.name));
             replaced.add(old.name);
             continue;
         }
@@ -202,7 +238,7 @@ export function subjectPlan(entries: FleetEntry[], broker: Pick<BrokerView, "str
 }
 
 /** replicas beyond the servers that can host them (10074 on a single server, 10005 in a cluster). */
-export function replicaProblems(entries: FleetEntry[], broker: Pick<BrokerView, "streams" | "cluster">): Pick<FleetPlan, "problems" | "warnings"> {
+export function replicaProblems(entries: Declared[], broker: Pick<BrokerView, "streams" | "cluster">, advice = GENERIC_ADVICE): Pick<BrokerPlan, "problems" | "warnings"> {
     const existing = new Map(broker.streams.map((c) => [c.name, replicasOf(c)]));
     // A stream already placed with these replicas keeps its peers; only new placements need servers.
     const placing = entries.filter((e) => replicasOf(e.config) > 1 && (existing.get(e.config.name) ?? 0) < replicasOf(e.config));
@@ -216,22 +252,22 @@ export function replicaProblems(entries: FleetEntry[], broker: Pick<BrokerView, 
         if (replicas <= size) continue;
         const these = placing.filter((e) => replicasOf(e.config) === replicas);
         problems.push(`replicas ${replicas} needs ${replicas} servers, but ${source}: ${names(these)}. ` +
-            `The broker would refuse them (${size === 1 ? "10074" : "10005"}). Set kanade-jetstream:replicas (or overrides.<name>.replicas) to at most ${size}` +
+            `The broker would refuse them (${size === 1 ? "10074" : "10005"}). Set ${advice.replicas} to at most ${size}` +
             (size === 1 ? ", or run a JetStream cluster" : ", or add servers to the cluster"));
     }
     return { problems, warnings: [] };
 }
 
-function doesNotFit(storage: Storage, need: number, where: string, limit: number, taken: number, fleet: Reservation[], unit: string): string {
+function doesNotFit(storage: Storage, need: number, where: string, limit: number, taken: number, fleet: Reservation[], unit: string, advice: Advice): string {
     const biggest = fleet
         .filter((r) => r.storage === storage)
         .sort((a, b) => b.bytes - a.bytes)
         .slice(0, 5)
         .map((r) => `${r.name} ${formatSize(r.bytes)}`)
         .join(", ");
-    return `the fleet reserves ${formatSize(need)} of ${storage} storage (${unit}) but ${where} allows ${formatSize(limit)}` +
+    return `${advice.whole} reserve${advice.whole === GENERIC_ADVICE.whole ? "" : "s"} ${formatSize(need)} of ${storage} storage (${unit}) but ${where} allows ${formatSize(limit)}` +
         `${taken ? `, ${formatSize(taken)} of it already reserved by other streams` : ""}; the broker would refuse with ${storage === "file" ? "10047" : "10028"}. ` +
-        `Biggest reservations: ${biggest}. Lower the caps (kanade-jetstream:sizeScale, kanade-jetstream:overrides.<name>.maxBytes) or give the broker more storage`;
+        `Biggest reservations: ${biggest}. Lower the caps (${advice.caps}) or give the broker more storage`;
 }
 
 /**
@@ -243,7 +279,7 @@ function doesNotFit(storage: Storage, need: number, where: string, limit: number
  * (`broker.streams`): Pulumi deletes this stack's old ones only at the end
  * of the run, except a renamed one, which its replacement deletes first.
  */
-export function accountProblems(creates: Planned[], broker: Pick<BrokerView, "streams" | "account">): string[] {
+export function accountProblems(creates: Planned[], broker: Pick<BrokerView, "streams" | "account">, advice = GENERIC_ADVICE): string[] {
     const problems: string[] = [];
     const tiers = broker.account.tiers && Object.keys(broker.account.tiers).length ? broker.account.tiers : undefined;
     const tierOf = (c: StreamConfig) => (tiers ? `R${replicasOf(c)}` : "");
@@ -269,7 +305,7 @@ export function accountProblems(creates: Planned[], broker: Pick<BrokerView, "st
         const uncapped = group.filter((e) => capOf(e.config) === 0);
         if (limits.max_bytes_required && uncapped.length) {
             problems.push(`${whose} requires every stream to set max_bytes (max_bytes_required), but ${names(uncapped)} set none; ` +
-                "the broker would refuse them (10113). Give each a cap: kanade-jetstream:overrides.<name>.maxBytes" +
+                `the broker would refuse them (10113). Give each a cap (${advice.caps})` +
                 (uncapped.some((e) => e.label === REGISTRY_LABEL)
                     ? `; the registry you create beforehand, capped: nats kv add ${REGISTRY_BUCKET} --history 1 --max-bucket-size 1MiB`
                     : ""));
@@ -282,7 +318,7 @@ export function accountProblems(creates: Planned[], broker: Pick<BrokerView, "st
             if (tooBig.length) {
                 problems.push(`${whose} allows at most ${formatSize(perStream)} per ${storage} stream (${storage === "file" ? "storage" : "memory"}_max_stream_bytes), ` +
                     `but ${tooBig.map((e) => `${e.label} sets ${formatSize(capOf(e.config))}`).join(", ")}; the broker would refuse them (10122). ` +
-                    `Lower their caps (kanade-jetstream:overrides.<name>.maxBytes) to at most ${formatSize(perStream)}`);
+                    `Lower their caps (${advice.caps}) to at most ${formatSize(perStream)}`);
             }
             const limit = storage === "file" ? limits.max_storage : limits.max_memory;
             if (limit < 0) continue;
@@ -293,7 +329,7 @@ export function accountProblems(creates: Planned[], broker: Pick<BrokerView, "st
             if (taken + need > limit) {
                 const unit = tier ? "max_bytes, once per stream in a tier" : "max_bytes x replicas";
                 const listed = reservations(ofStorage).map((r) => (tier ? { ...r, bytes: r.perServer } : r));
-                problems.push(doesNotFit(storage, need, `${whose}'s JetStream limit`, limit, taken, listed, unit));
+                problems.push(doesNotFit(storage, need, `${whose}'s JetStream limit`, limit, taken, listed, unit, advice));
             }
         }
     }
@@ -340,14 +376,14 @@ interface Jsz {
     reserved_memory?: number;
 }
 
-async function fetchJsz(url: string): Promise<Jsz> {
+async function fetchJsz(url: string, advice: Advice): Promise<Jsz> {
     const endpoint = `${url.replace(/\/+$/, "")}/jsz`;
     try {
         const res = await fetch(endpoint, { signal: AbortSignal.timeout(5000) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         return (await res.json()) as Jsz;
     } catch (err) {
-        throw new Error(`cannot read the server's storage from ${endpoint} (kanade-jetstream:monitorUrls): ${(err as Error).message}`);
+        throw new Error(`cannot read the server's storage from ${endpoint} (${advice.monitorUrls}): ${(err as Error).message}`);
     }
 }
 
@@ -357,20 +393,20 @@ async function fetchJsz(url: string): Promise<Jsz> {
  * that does not answer is skipped with a warning (a cluster node that is
  * down hosts no new replicas); only when none answers does the check fail.
  */
-async function serverStorage(entries: FleetEntry[], broker: BrokerView, monitorUrls: string[], plan: FleetPlan): Promise<void> {
+async function serverStorage(entries: Declared[], broker: BrokerView, monitorUrls: string[], plan: BrokerPlan, advice: Advice): Promise<void> {
     const fleet = reservations(planned(entries));
     if (!fleet.length) return;
     if (!monitorUrls.length) {
         const total = totalReserved(entries);
-        plan.warnings.push(`cannot check that each server's JetStream store can hold the fleet's reservation ` +
+        plan.warnings.push(`cannot check that each server's JetStream store can hold the reservation of ${advice.whole} ` +
             `(${STORAGES.filter((s) => total[s]).map((s) => `${formatSize(total[s])} ${s}`).join(", ")}): nats-server reports its max_file_store and ` +
-            "max_memory_store only on its monitoring endpoint (/jsz) or to the system account. Set kanade-jetstream:monitorUrls to every server's " +
+            `max_memory_store only on its monitoring endpoint (/jsz) or to the system account. Set ${advice.monitorUrls} to every server's ` +
             "monitoring URL (e.g. http://<host>:8222) so that preview checks it; without it, a server too small fails `pulumi up` with 10047 partway");
         return;
     }
     const fleetStreams = new Set(entries.map((e) => e.config.name));
     const existingFleet = broker.streams.filter((c) => fleetStreams.has(c.name));
-    const answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url).then((jsz) => ({ url, jsz }), (err: Error) => ({ url, err }))));
+    const answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url, advice).then((jsz) => ({ url, jsz }), (err: Error) => ({ url, err }))));
     const failed = answers.filter((a) => "err" in a);
     if (failed.length === answers.length) throw failed[0].err;
     for (const a of failed) plan.warnings.push(`${a.err.message}; skipping that server's storage check`);
@@ -385,19 +421,20 @@ async function serverStorage(entries: FleetEntry[], broker: BrokerView, monitorU
             const ours = existingFleet.filter((c) => storageOf(c) === storage).reduce((s, c) => s + capOf(c), 0);
             const taken = Math.max(reserved - ours, 0);
             if (taken + need > limit) {
-                plan.problems.push(doesNotFit(storage, need, `the server at ${url} (max_${storage}_store)`, limit, taken, fleet, "max_bytes, once per server hosting a replica"));
+                plan.problems.push(doesNotFit(storage, need, `the server at ${url} (max_${storage}_store)`, limit, taken, fleet, "max_bytes, once per server hosting a replica", advice));
             }
         }
     }
 }
 
 export interface CheckOptions {
-    /** The monitoring endpoints of the broker's servers (kanade-jetstream:monitorUrls). */
+    /** The monitoring endpoints of the broker's servers (http://host:8222), for their own stores. */
     monitorUrls: string[];
     /** This stack in the ownership registry's form, "<org>/<project>/<stack>". */
     owner: string;
     /** Whether the stack config opts in to losing this resource's data (overrides.<name>.allowDataLoss, else allowDataLoss). */
     allowsDataLoss: (name: string) => boolean;
+    advice?: Advice;
 }
 
 /**
@@ -419,13 +456,13 @@ async function removalProblems(nc: NatsConnection, removed: ReadonlySet<string>,
             throw err;
         }
         const lost = contentLost(info.state);
-        if (lost) problems.push(`${describeStream(stream)} is no longer in the fleet, so up would delete it, and it holds ${lost}. ${optInHint(name)}`);
+        if (lost) problems.push(`${describeStream(stream)} is no longer declared, so up would delete it, and it holds ${lost}. ${optInHint(name)}`);
     }
     return problems;
 }
 
 /** Every problem that would make `pulumi up` fail halfway, what could not be checked, and the renames to alias. */
-export async function fleetPlan(nc: NatsConnection, entries: FleetEntry[], opts: CheckOptions): Promise<FleetPlan> {
+export async function checkAgainstBroker(nc: NatsConnection, entries: Declared[], opts: CheckOptions): Promise<BrokerPlan> {
     const streams = await brokerStreams(nc);
     const declared = new Set(entries.map((e) => e.config.name));
     // Ownership matters for the streams the fleet no longer declares: the
@@ -438,17 +475,88 @@ export async function fleetPlan(nc: NatsConnection, entries: FleetEntry[], opts:
         ownStreams: await ownedBy(nc, opts.owner, undeclared),
     };
     const subjects = subjectPlan(entries, broker);
-    const replicas = replicaProblems(entries, broker);
-    const plan: FleetPlan = {
+    const advice = opts.advice ?? GENERIC_ADVICE;
+    const replicas = replicaProblems(entries, broker, advice);
+    const plan: BrokerPlan = {
         problems: [
             ...subjects.problems,
             ...replicas.problems,
-            ...accountProblems(plannedStreams(entries, streams), { ...broker, streams: streams.filter((c) => !subjects.replaced.has(c.name)) }),
+            ...accountProblems(plannedStreams(entries, streams), { ...broker, streams: streams.filter((c) => !subjects.replaced.has(c.name)) }, advice),
             ...await removalProblems(nc, new Set([...broker.ownStreams].filter((s) => !subjects.replaced.has(s))), opts.allowsDataLoss),
         ],
         warnings: replicas.warnings,
         renames: subjects.renames,
     };
-    await serverStorage(entries, broker, opts.monitorUrls, plan);
+    await serverStorage(entries, broker, opts.monitorUrls, plan, advice);
     return plan;
+}
+
+// ---------------------------------------------------------------- for programs
+
+/** A resource as a program declares it, for checkResources: its kind and its arguments (known values). */
+export type ResourceSpec =
+    | { kind: "stream"; args: StreamArgs }
+    | { kind: "keyValue"; args: KeyValueArgs }
+    | { kind: "objectStore"; args: ObjectStoreArgs };
+
+const KINDS = { stream: streamKind, keyValue: keyValueKind, objectStore: objectStoreKind } as const;
+
+/**
+ * The resource as the checks see it: its name on the broker and the backing
+ * stream config its provider would write. Arguments its provider's check
+ * would refuse are an error naming the resource and the property.
+ */
+export function declared(spec: ResourceSpec): Declared {
+    const kind = KINDS[spec.kind] as Kind<z.ZodType<ManagedInputs>>;
+    const parsed = kind.schema.safeParse(spec.args);
+    if (!parsed.success) {
+        const name = (spec.args as { name?: string; bucket?: string }).name ?? (spec.args as { bucket?: string }).bucket ?? "?";
+        throw new Error(`${kind.label} "${name}": ${parsed.error.issues.map((i) => `${propertyPath(i.path)} ${i.message}`).join("; ")}`);
+    }
+    return { kind: spec.kind, name: kind.nameOf(parsed.data), config: kind.toStreamConfig(parsed.data) };
+}
+
+export interface CheckResourcesOptions {
+    /** The servers' monitoring endpoints (http://host:8222), so their own stores can be checked. */
+    monitorUrls?: string[];
+    /** Whether the stack opts in to losing the data of a resource it no longer declares (by broker name). */
+    allowsDataLoss?: (name: string) => boolean;
+    advice?: Advice;
+}
+
+/**
+ * Every preview-time check, over the resources a program is about to
+ * declare, against the broker its providers use (NATS_URL and the NATS_*
+ * variables, or stack config under jetstream: or the project's namespace):
+ * subjects, account limits, replicas, storage, and what this stack would
+ * delete. Call it, and await it, before declaring them: on a problem it
+ * throws a RunError listing every one, so preview and up stop with nothing
+ * changed. What cannot be checked is logged as a warning. Returns the
+ * renames it found (broker names, new -> old): streams this stack manages
+ * and no longer declares whose subjects one declared resource takes; alias
+ * those resources to their old Pulumi names so Pulumi plans one replacement.
+ */
+export async function checkResources(specs: ResourceSpec[], opts: CheckResourcesOptions = {}): Promise<Renames> {
+    try {
+        const resources = specs.map(declared);
+        const raw = pulumi.runtime.allConfig();
+        const { get, namespace } = connectionConfig((key) => raw[key], pulumi.getProject());
+        const nc = await brokerConnection(resolveSettings(get, process.env, namespace));
+        const plan = await checkAgainstBroker(nc, resources, {
+            monitorUrls: opts.monitorUrls ?? [],
+            owner: stackOwner(),
+            allowsDataLoss: opts.allowsDataLoss ?? (() => false),
+            advice: opts.advice,
+        });
+        for (const warning of plan.warnings) pulumi.log.warn(warning);
+        if (plan.problems.length) {
+            throw new Error(`${(opts.advice ?? GENERIC_ADVICE).whole} cannot be applied to this broker; nothing was changed:\n  - ${plan.problems.join("\n  - ")}`);
+        }
+        return plan.renames;
+    } catch (err) {
+        throw new pulumi.RunError((err as Error).message);
+    } finally {
+        // The program's own connection; the providers keep theirs.
+        await closeConnections();
+    }
 }
