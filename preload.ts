@@ -1,6 +1,7 @@
 // Loaded before the Pulumi SDK in the program's Node.js process
-// (Pulumi.yaml: runtime.options.nodeargs), to skip start-up work this
-// project never needs:
+// (Pulumi.yaml: runtime.options.nodeargs) and, through this toolchain's
+// dynamic-provider shim (tools/pulumi), in every provider process, to skip
+// start-up work neither needs:
 // - `require("@pulumi/pulumi")` eagerly loads TypeScript (9 MB) and
 //   @npmcli/arborist, which only serialise closures into state; our
 //   providers are stored as a package reference (providers/resource.ts), so
@@ -11,7 +12,8 @@
 //   their positions intact, so there is nothing to map.
 // - Node's compile cache keeps compiled code between runs.
 // test/unit/preload.test.ts fails when an SDK upgrade changes what this
-// relies on. Without this file the program runs the same, only slower.
+// relies on. Without this file (as with upstream's shim) everything runs the
+// same, only slower.
 import { enableCompileCache, registerHooks } from "node:module";
 
 const STANDINS: [RegExp, string][] = [

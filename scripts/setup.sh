@@ -38,7 +38,7 @@ if [ ! -x "$NODE22_BIN" ]; then
 fi
 
 # Pulumi CLI, our Node.js language host, and the dynamic-provider shim with
-# its preload (parent-watchdog.cjs, loaded from next to the shim).
+# its preloads (parent-watchdog.cjs, and preload.ts as sdk-preload.ts), loaded from next to the shim.
 current="Pulumi CLI v$PULUMI_VERSION"
 pulumi_bin="$KANADE_TOOLS/pulumi-v$PULUMI_VERSION/bin"
 ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
@@ -51,6 +51,7 @@ current="Pulumi Node.js language host"
 (cd tools/pulumi && go build -trimpath -ldflags "$ldflags" -o "$pulumi_bin/pulumi-language-nodejs" ./language-nodejs)
 install -m 0755 tools/pulumi/pulumi-resource-pulumi-nodejs "$pulumi_bin/pulumi-resource-pulumi-nodejs"
 install -m 0644 tools/pulumi/parent-watchdog.cjs "$pulumi_bin/parent-watchdog.cjs"
+install -m 0644 preload.ts "$pulumi_bin/sdk-preload.ts"
 [ "$("$pulumi_bin/pulumi" version)" = "v$PULUMI_VERSION" ] || fail "pulumi version says $("$pulumi_bin/pulumi" version), wanted v$PULUMI_VERSION"
 
 # nats-server, the current line and the 2.10 and 2.11 lines, from the Go module proxy.

@@ -331,9 +331,13 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	}
 }
 
-// resolveModule asks node where a module resolves from the program directory,
-// the same lookup the program's own require() would do.
+// resolveModule finds a module's entry from the program directory: in its own
+// node_modules without starting anything (the usual layout), otherwise by
+// asking node, the same lookup the program's own require() would do.
 func resolveModule(ctx context.Context, node, dir, module string) (string, error) {
+	if local := filepath.Join(dir, "node_modules", module, "index.js"); fileExists(local) {
+		return local, nil
+	}
 	cmd := exec.CommandContext(ctx, node, "-e", "process.stdout.write(require.resolve(process.argv[1]))", module)
 	cmd.Dir = dir
 	out, err := cmd.Output()
@@ -368,14 +372,17 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 	if err != nil {
 		return nil, fmt.Errorf("%s --version failed: %w", node, err)
 	}
+	// The engine asks on every run: read package.json files rather than start npm and node again.
 	metadata := map[string]string{"packagemanager": "npm"}
-	if v, err := exec.CommandContext(ctx, "npm", "--version").Output(); err == nil {
-		metadata["packagemanagerVersion"] = strings.TrimSpace(string(v))
+	if npm, err := exec.LookPath("npm"); err == nil {
+		if cli, err := filepath.EvalSymlinks(npm); err == nil {
+			if v := packageVersion(filepath.Join(filepath.Dir(cli), "..", "package.json")); v != "" {
+				metadata["packagemanagerVersion"] = v
+			}
+		}
 	}
-	ts := exec.CommandContext(ctx, node, "-e", "process.stdout.write(require('typescript/package.json').version)")
-	ts.Dir = req.GetInfo().GetProgramDirectory()
-	if v, err := ts.Output(); err == nil {
-		metadata["typescriptVersion"] = string(v)
+	if v := packageVersion(filepath.Join(req.GetInfo().GetProgramDirectory(), "node_modules", "typescript", "package.json")); v != "" {
+		metadata["typescriptVersion"] = v
 	}
 	return &pulumirpc.AboutResponse{Executable: node, Version: strings.TrimSpace(string(out)), Metadata: metadata}, nil
 }
@@ -417,6 +424,20 @@ func readPackageJSON(file string) (packageJSON, error) {
 		return p, fmt.Errorf("parsing %s: %w", file, err)
 	}
 	return p, nil
+}
+
+// packageVersion is the version a package.json declares, or "" when it cannot be read.
+func packageVersion(file string) string {
+	p, err := readPackageJSON(file)
+	if err != nil {
+		return ""
+	}
+	return p.Version
+}
+
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
 }
 
 func directDependencies(dir string) ([]*pulumirpc.DependencyInfo, error) {
