@@ -19,7 +19,7 @@ import { after, before, describe, test } from "node:test";
 import { type NatsConnection } from "nats";
 import { type ServerVersion, e2eServerVersions } from "../harness/nats.ts";
 import { REPO_ROOT, planSummary } from "../harness/pulumi.ts";
-import { type Broker, FLEET_STREAMS, cliOk, fleetStack, goldenConfig, startBroker, streamConfig, streamNames } from "./stack.ts";
+import { type Broker, FLEET_STREAMS, cliOk, fleetStack, goldenConfig, missing, startBroker, streamConfig, streamNames } from "./stack.ts";
 
 const CRATE = path.join(REPO_ROOT, "test/compat/async-nats-bootstrap");
 const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(REPO_ROOT, ".tools/cargo-target");
@@ -84,11 +84,11 @@ describe("compatibility with the backend's async-nats bootstrap", () => {
     });
 
     test(`after pulumi up (sizeScale 1, replicas 1): scheduler ok, bootstrap changes nothing, preview has nothing to do (nats-server ${version?.version ?? "2.12"})`, async (t) => {
-        if (skip) return t.skip(skip);
+        if (skip) return missing(t, skip);
         const broker = await startBroker(version!);
         after(() => broker.stop());
         const limit = await fileStoreLimit(broker);
-        if (limit > 0 && limit < FLEET_RESERVATION) return t.skip(`the server's file store (${(limit / GIB).toFixed(1)} GiB) cannot reserve the fleet at production caps`);
+        if (limit > 0 && limit < FLEET_RESERVATION) return missing(t, `the server's file store (${(limit / GIB).toFixed(1)} GiB) cannot reserve the fleet at production caps`);
         const ws = await fleetStack(broker.server, { sizeScale: 1, replicas: 1 });
         after(() => ws.dispose());
 
@@ -117,11 +117,11 @@ describe("compatibility with the backend's async-nats bootstrap", () => {
     });
 
     test(`a broker the backend bootstrapped is adopted by pulumi up without a change (nats-server ${version?.version ?? "2.12"})`, async (t) => {
-        if (skip) return t.skip(skip);
+        if (skip) return missing(t, skip);
         const broker = await startBroker(version!);
         after(() => broker.stop());
         const limit = await fileStoreLimit(broker);
-        if (limit > 0 && limit < FLEET_RESERVATION) return t.skip(`the server's file store (${(limit / GIB).toFixed(1)} GiB) cannot reserve the fleet at production caps`);
+        if (limit > 0 && limit < FLEET_RESERVATION) return missing(t, `the server's file store (${(limit / GIB).toFixed(1)} GiB) cannot reserve the fleet at production caps`);
 
         const bootstrap = await backend(["bootstrap", "--fleet", "newer", "--url", broker.server.url]);
         assert.equal(bootstrap.code, 0, `bootstrap failed:\n${bootstrap.stdout}${bootstrap.stderr}`);

@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { type TestContext } from "node:test";
 import { type NatsConnection } from "nats";
 import { type CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi.ts";
 import { jsApi, type NatsServer, type ServerOptions, type ServerVersion, startServer, type StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats.ts";
@@ -59,6 +60,17 @@ export async function startBroker(version: ServerVersion, opts: ServerOptions = 
         await server.stop();
         throw err;
     }
+}
+
+// ---------------------------------------------------------------- prerequisites
+
+/**
+ * Skips a test whose prerequisite (a tool, a large enough disk) is missing;
+ * under CI it fails instead, so CI never passes without running it.
+ */
+export function missing(t: TestContext, reason: string): void {
+    if (process.env.CI) throw new Error(`${reason}; CI must run this test`);
+    t.skip(reason);
 }
 
 // ---------------------------------------------------------------- stack

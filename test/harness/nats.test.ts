@@ -51,7 +51,8 @@ async function refused(s: NatsServer, extra: Parameters<NatsServer["connect"]>[0
   return err;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+// Generous: a bound for hangs on a loaded two-core machine, not a timing.
+async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -678,7 +678,7 @@ export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<
  * placement"). The probe stream is deleted again; any other refusal (account
  * limits) is not about placement and ends the wait.
  */
-async function waitForPlacement(cluster: NatsCluster, replicas: number, timeoutMs = 20_000): Promise<void> {
+async function waitForPlacement(cluster: NatsCluster, replicas: number, timeoutMs = 60_000): Promise<void> {
   const nc = await cluster.connect();
   const name = "KANADE_HARNESS_PLACEMENT";
   const deadline = Date.now() + timeoutMs;
