@@ -10,41 +10,48 @@
 // - source-map-support maps every stack trace the SDK captures (one per
 //   resource) back through .js.map files; Node runs our .ts sources with
 //   their positions intact, so there is nothing to map.
+// - the run script enables V8's debugger for the closure serialiser too.
 // - Node's compile cache keeps compiled code between runs.
 // test/unit/preload.test.ts fails when an SDK upgrade changes what this
 // relies on. Without this file (as with upstream's shim) everything runs the
 // same, only slower.
 import { enableCompileCache, registerHooks } from "node:module";
 
-const STANDINS: [RegExp, string][] = [
-    [/\/@pulumi\/pulumi\/typescript-shim\.js$/, "typescript"],
-    [/\/@npmcli\/arborist\/lib\/index\.js$/, "@npmcli/arborist"],
-    [/\/source-map-support\/register\.js$/, ""],
-];
+/** The source of a `fail()` that names what was skipped: nothing here should ever call it. */
+const fail = (name: string) => `const fail = () => { throw new Error(${JSON.stringify(
+    `${name} was not loaded (preload.ts): this program stores no serialised closures; remove the preload from Pulumi.yaml's nodeargs if it must`,
+)}); };`;
 
-/** The source of a stand-in: empty, or an object whose every use throws, naming what was skipped. */
-function standIn(name: string): string {
-    if (!name) return "";
-    return `const fail = () => { throw new Error(${JSON.stringify(
-        `${name} was not loaded (preload.ts): this program stores no serialised closures; remove the preload from Pulumi.yaml's nodeargs if it must`,
-    )}); };
+/** A module whose every use fails. */
+const failing = (name: string) => `${fail(name)}
 module.exports = new Proxy({}, { get: (_t, key) => (key === "__esModule" || typeof key === "symbol" ? undefined : fail()), ownKeys: () => [] });`;
-}
 
-export const skipped = new Set<string>();
+const STANDINS: { name: string; file: RegExp; source: string }[] = [
+    { name: "typescript", file: /\/@pulumi\/pulumi\/typescript-shim\.js$/, source: failing("typescript") },
+    { name: "@npmcli/arborist", file: /\/@npmcli\/arborist\/lib\/index\.js$/, source: failing("@npmcli/arborist") },
+    { name: "source-map-support", file: /\/source-map-support\/register\.js$/, source: "" },
+    // The run script turns on V8's debugger (Debugger.enable) before the
+    // program starts, only to name the files of closures it serialises; with
+    // the debugger on, every script parsed is reported and the program runs slower.
+    {
+        name: "v8Hooks",
+        file: /\/@pulumi\/pulumi\/runtime\/closure\/v8Hooks\.js$/,
+        source: `${fail("V8's debugger session")}
+exports.isInitializedAsync = async () => {};
+exports.getScriptUrl = () => undefined;
+exports.getSessionAsync = async () => fail();`,
+    },
+];
 
 registerHooks({
     resolve(specifier, context, nextResolve) {
         const resolved = nextResolve(specifier, context);
-        const hit = STANDINS.find(([pattern]) => pattern.test(resolved.url));
-        if (!hit) return resolved;
-        skipped.add(hit[1] || "source-map-support");
-        return { url: `kanade-standin:${hit[1] || "source-map-support"}`, format: "commonjs", shortCircuit: true };
+        const hit = STANDINS.find((s) => s.file.test(resolved.url));
+        return hit ? { url: `kanade-standin:${hit.name}`, format: "commonjs", shortCircuit: true } : resolved;
     },
     load(url, context, nextLoad) {
-        if (!url.startsWith("kanade-standin:")) return nextLoad(url, context);
-        const name = url.slice("kanade-standin:".length);
-        return { format: "commonjs", source: standIn(name === "source-map-support" ? "" : name), shortCircuit: true };
+        const hit = STANDINS.find((s) => url === `kanade-standin:${s.name}`);
+        return hit ? { format: "commonjs", source: hit.source, shortCircuit: true } : nextLoad(url, context);
     },
 });
 
