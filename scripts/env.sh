@@ -31,3 +31,9 @@ export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$NATS_SERVER_CURRENT}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+# The engine writes the whole state after every step by default, which costs
+# more the bigger the stack (quadratic up of a large fleet from empty). This
+# program's create adopts, its delete is idempotent and refresh drops what is
+# gone, so a run killed without those checkpoints converges on the next up
+# (test/e2e/processes.test.ts). Set it to false to keep per-step checkpoints.
+export PULUMI_SKIP_CHECKPOINTS="${PULUMI_SKIP_CHECKPOINTS-true}"

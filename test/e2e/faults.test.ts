@@ -166,43 +166,6 @@ function brokerFaults(version: ServerVersion) {
     });
 }
 
-function cliKilled(version: ServerVersion) {
-    test(`${version.version}: the pulumi CLI itself killed in the middle of up leaves a lock and pending creates: pulumi cancel, refresh --clear-pending-creates, then up converges`, async (t) => {
-        const server = await startServer({ bin: version.bin });
-        after(() => server.stop());
-        const ws = await fleetStack(server);
-        after(() => ws.dispose());
-
-        let killed = false;
-        const up = await spawnCli(ws, ["up", "--yes"], (output, killAll) => {
-            if (!killed && FIRST_CREATED.test(output)) {
-                killed = true;
-                killAll("SIGKILL"); // the operator's machine dies: no chance to clean up
-            }
-        });
-        assert.ok(killed, `the CLI was never killed: no resource was created\n${up.output}`);
-        assert.equal(up.signal, "SIGKILL", up.output);
-        const partial = await fleetState(ws);
-        t.diagnostic(`state after the kill: ${partial.resources.length} fleet resources, ${partial.pending.length} pending operations`);
-        // Creates in flight when the CLI died stay in the state as pending operations.
-        assert.ok(partial.pending.length >= 1, "expected pending creates in the state after the kill");
-
-        // The file backend's lock outlives the CLI: the next run is refused, and says what to do.
-        const locked = await cli(ws, ["up", "--yes"]);
-        assert.notEqual(locked.code, 0, locked.output);
-        assert.match(locked.output, /currently locked/, locked.output);
-        assert.match(locked.output, /pulumi cancel/, locked.output);
-
-        // The operator's runbook: pulumi cancel removes the lock; refresh --clear-pending-creates
-        // drops the pending creates (pulumi up alone converges but keeps them in the state for
-        // good, without a word). Dropping them is safe: create() adopts the streams they made.
-        await cliOk(ws, ["cancel", "--yes"]);
-        await cliOk(ws, ["refresh", "--yes", "--clear-pending-creates"]);
-        assert.deepEqual((await fleetState(ws)).pending, []);
-        await assertConverges(ws, server);
-    });
-}
-
 /** A preview against a broker that accepts TCP and never answers: it fails, naming the URL, and every process ends. */
 async function previewFailsInTime(ws: PulumiWorkspace, url: string, t: TestContext): Promise<void> {
     // A hang is what this guards against: kill the whole tree past the bound, so the test fails instead of waiting forever.
@@ -245,6 +208,5 @@ describe("broker faults", { concurrency: CONCURRENCY }, () => {
     for (const version of versions) brokerFaults(version);
     // A frozen broker is frozen the same way on every server line.
     frozenBrokers(versions[0]);
-    // What Pulumi does with an interrupted run does not depend on the broker: one server line is enough.
-    cliKilled(versions[0]);
+    // The CLI itself killed mid-up: test/e2e/processes.test.ts.
 });
