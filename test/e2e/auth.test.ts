@@ -84,6 +84,16 @@ async function stack(server: NatsServer, config: Record<string, string> = {}): P
     return ws;
 }
 
+/** A broker that wants a user and password, and a stack that has them as secrets (natsUser, natsPassword). */
+async function secretUserStack(): Promise<{ auth: { user: string; password: string }; server: NatsServer; ws: PulumiWorkspace }> {
+    const auth = { user: USER, password: password() };
+    const server = await broker(current, { auth });
+    const ws = await stack(server);
+    await ws.setConfig(`${NAMESPACE}:natsUser`, USER);
+    await ws.setConfig(`${NAMESPACE}:natsPassword`, auth.password, { secret: true });
+    return { auth, server, ws };
+}
+
 /** A scratch dir for credential files the broker does not know. */
 async function scratch(): Promise<string> {
     const dir = await mkdtemp(path.join(tmpdir(), "kanade-auth-"));
@@ -130,11 +140,7 @@ describe(`authentication, nats-server ${current.version}`, { concurrency: CONCUR
     });
 
     test("user/password as Pulumi secrets (natsUser, natsPassword); env credentials are not needed", async () => {
-        const auth = { user: USER, password: password() };
-        const server = await broker(current, { auth });
-        const ws = await stack(server);
-        await ws.setConfig(`${NAMESPACE}:natsUser`, USER);
-        await ws.setConfig(`${NAMESPACE}:natsPassword`, auth.password, { secret: true });
+        const { auth, server, ws } = await secretUserStack();
         const up = await cliOk(ws, ["up", "--yes"]);
         await assertFleetOnBroker(server);
         const again = await cliOk(ws, ["preview", "--expect-no-changes"]);
@@ -216,11 +222,7 @@ describe(`authentication, nats-server ${current.version}`, { concurrency: CONCUR
     });
 
     test("stack secrets are the only source once set: a stray NATS_TOKEN and a stale NATS_CREDS path are neither read nor sent", async () => {
-        const auth = { user: USER, password: password() };
-        const server = await broker(current, { auth });
-        const ws = await stack(server);
-        await ws.setConfig(`${NAMESPACE}:natsUser`, USER);
-        await ws.setConfig(`${NAMESPACE}:natsPassword`, auth.password, { secret: true });
+        const { auth, server, ws } = await secretUserStack();
         const stray = { NATS_TOKEN: "stray-token-from-another-shell", NATS_CREDS: path.join(await scratch(), "stale.creds") };
         const up = await cliOk(ws, ["up", "--yes"], stray);
         await assertFleetOnBroker(server);

@@ -10,33 +10,18 @@
 // the registry's requests are the same on every line and the integration
 // suite covers them on each (test/integration/guard.test.ts).
 import assert from "node:assert/strict";
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, before, describe } from "node:test";
 import { type NatsConnection } from "nats";
 import { REGISTRY_BUCKET, REGISTRY_STREAM } from "../../providers/ownership.ts";
 import { e2eServerVersions, jsApi } from "../harness/nats.ts";
 import { type PulumiWorkspace } from "../harness/pulumi.ts";
-import { type Broker, cliFails, cliOk, FLEET_STREAMS, FLEET_STREAMS_REV1, fleetStack, setStackConfig, startBroker, streamInfo, streamNames } from "./stack.ts";
+import { type Broker, chain, cliFails, fleetForSuite, cliOk, FLEET_STREAMS, FLEET_STREAMS_REV1, fleetStack, setStackConfig, startBroker, streamInfo, streamNames } from "./stack.ts";
 
 const UP_AFTER_PREVIEW = ["up", "--yes", "--skip-preview"];
 /** Chains side by side, as in workflows.test.ts: each runs pulumi programs of 24 resources. */
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
 /** 100 messages of ~38 KiB: ~3.7 MiB, above a 1 MiB cap. */
 const BIG = { count: 100, size: 38 * 1024 };
-
-/** Steps of one chain: in order, and skipped once one has failed (their setup is gone). */
-function chain() {
-    let failed: string | undefined;
-    return (name: string, fn: (t: TestContext) => Promise<void>) =>
-        test(name, async (t) => {
-            if (failed) return t.skip(`an earlier step failed: ${failed}`);
-            try {
-                await fn(t);
-            } catch (err) {
-                failed = name;
-                throw err;
-            }
-        });
-}
 
 async function publishBig(nc: NatsConnection, subject: string): Promise<void> {
     const js = nc.jetstream();
@@ -60,78 +45,60 @@ describe("the data-loss guard and stack ownership through the pulumi CLI", { con
         describe(`nats-server ${version.version}`, { concurrency: CONCURRENCY }, () => {
             describe("a cap below what INVENTORY holds; group_contacts removed from the fleet", { concurrency: 1 }, () => {
                 const step = chain();
-                let broker: Broker;
-                let ws: PulumiWorkspace;
+                const suite = fleetForSuite(version);
                 let inventory: { messages: number; max_bytes: unknown };
-                before(async () => {
-                    broker = await startBroker(version);
-                    ws = await fleetStack(broker.server);
-                });
-                after(async () => {
-                    await broker?.stop();
-                    await ws?.dispose();
-                });
 
                 step("the fleet is up; INVENTORY holds 100 messages of ~38 KiB", async () => {
-                    await cliOk(ws, UP_AFTER_PREVIEW);
-                    await publishBig(broker.nc, "inventory.agent-1");
-                    inventory = await state(broker.nc, "INVENTORY");
+                    await cliOk(suite.ws, UP_AFTER_PREVIEW);
+                    await publishBig(suite.broker.nc, "inventory.agent-1");
+                    inventory = await state(suite.broker.nc, "INVENTORY");
                     assert.equal(inventory.messages, BIG.count);
                 });
 
                 step("overrides.INVENTORY.maxBytes 1MiB: preview fails naming INVENTORY and the loss", async () => {
-                    await setStackConfig(ws, { "overrides.INVENTORY.maxBytes": "1MiB" });
-                    await cliFails(ws, ["preview"], /stream "INVENTORY": the update would drop messages/,
+                    await setStackConfig(suite.ws, { "overrides.INVENTORY.maxBytes": "1MiB" });
+                    await cliFails(suite.ws, ["preview"], /stream "INVENTORY": the update would drop messages/,
                         /maxBytes 1MiB: it holds 3\.7MiB in 100 messages, about 7\d of the oldest would be dropped/, /overrides\.INVENTORY\.allowDataLoss/);
-                    assert.deepEqual(await state(broker.nc, "INVENTORY"), inventory);
+                    assert.deepEqual(await state(suite.broker.nc, "INVENTORY"), inventory);
                 });
 
                 step("up fails the same way and changes nothing", async () => {
-                    await cliFails(ws, ["up", "--yes"], /stream "INVENTORY": the update would drop messages/);
-                    assert.deepEqual(await state(broker.nc, "INVENTORY"), inventory);
-                    await setStackConfig(ws, { "overrides.INVENTORY.maxBytes": String(inventory.max_bytes) });
+                    await cliFails(suite.ws, ["up", "--yes"], /stream "INVENTORY": the update would drop messages/);
+                    assert.deepEqual(await state(suite.broker.nc, "INVENTORY"), inventory);
+                    await setStackConfig(suite.ws, { "overrides.INVENTORY.maxBytes": String(inventory.max_bytes) });
                 });
 
                 step("fleetRevision 1 drops group_contacts: without the opt-in preview and up refuse the delete, naming it and the opt-in", async () => {
-                    await broker.nc.jetstream().publish("$KV.group_contacts.team-a", "ops@example.com");
-                    await setStackConfig(ws, { fleetRevision: 1 });
+                    await suite.broker.nc.jetstream().publish("$KV.group_contacts.team-a", "ops@example.com");
+                    await setStackConfig(suite.ws, { fleetRevision: 1 });
                     // The engine does not ask the provider about a delete in preview; the program's checks do.
                     const refused = /KV bucket "group_contacts" \(stream KV_group_contacts\) is no longer declared, so up would delete it, and it holds 1 message/;
-                    await cliFails(ws, ["preview"], refused, /overrides\.group_contacts\.allowDataLoss/);
-                    await cliFails(ws, ["up", "--yes"], refused);
-                    assert.equal((await state(broker.nc, "KV_group_contacts")).messages, 1);
+                    await cliFails(suite.ws, ["preview"], refused, /overrides\.group_contacts\.allowDataLoss/);
+                    await cliFails(suite.ws, ["up", "--yes"], refused);
+                    assert.equal((await state(suite.broker.nc, "KV_group_contacts")).messages, 1);
                 });
 
                 step("with overrides.group_contacts.allowDataLoss set now, up deletes it and nothing else", async () => {
-                    await setStackConfig(ws, { "overrides.group_contacts.allowDataLoss": true });
-                    await cliOk(ws, ["up", "--yes"]);
-                    assert.deepEqual(await streamNames(broker.nc), [...FLEET_STREAMS_REV1]);
-                    assert.deepEqual(await state(broker.nc, "INVENTORY"), inventory);
+                    await setStackConfig(suite.ws, { "overrides.group_contacts.allowDataLoss": true });
+                    await cliOk(suite.ws, ["up", "--yes"]);
+                    assert.deepEqual(await streamNames(suite.broker.nc), [...FLEET_STREAMS_REV1]);
+                    assert.deepEqual(await state(suite.broker.nc, "INVENTORY"), inventory);
                 });
             });
 
             describe("adopting a pre-existing INVENTORY at sizeScale 0.001", { concurrency: 1 }, () => {
                 const step = chain();
-                let broker: Broker;
-                let ws: PulumiWorkspace;
-                before(async () => {
-                    broker = await startBroker(version);
-                    ws = await fleetStack(broker.server, { sizeScale: "0.001" });
-                });
-                after(async () => {
-                    await broker?.stop();
-                    await ws?.dispose();
-                });
+                const suite = fleetForSuite(version, { sizeScale: "0.001" });
 
                 step("preview fails naming INVENTORY and the loss; up creates nothing", async () => {
-                    await jsApi(broker.nc, "$JS.API.STREAM.CREATE.INVENTORY", { name: "INVENTORY", subjects: ["inventory.>"], max_age: 90 * 86400e9 });
-                    await publishBig(broker.nc, "inventory.agent-1");
-                    const before_ = await state(broker.nc, "INVENTORY");
+                    await jsApi(suite.broker.nc, "$JS.API.STREAM.CREATE.INVENTORY", { name: "INVENTORY", subjects: ["inventory.>"], max_age: 90 * 86400e9 });
+                    await publishBig(suite.broker.nc, "inventory.agent-1");
+                    const before_ = await state(suite.broker.nc, "INVENTORY");
                     const loss = /stream "INVENTORY": adopting the existing stream would drop messages: maxBytes 1MiB: it holds 3\.7MiB in 100 messages/;
-                    await cliFails(ws, ["preview"], loss, /Set allowDataLoss: true/);
-                    await cliFails(ws, ["up", "--yes"], loss);
-                    assert.deepEqual(await streamNames(broker.nc), ["INVENTORY"]);
-                    assert.deepEqual(await state(broker.nc, "INVENTORY"), before_);
+                    await cliFails(suite.ws, ["preview"], loss, /Set allowDataLoss: true/);
+                    await cliFails(suite.ws, ["up", "--yes"], loss);
+                    assert.deepEqual(await streamNames(suite.broker.nc), ["INVENTORY"]);
+                    assert.deepEqual(await state(suite.broker.nc, "INVENTORY"), before_);
                 });
             });
         });

@@ -128,20 +128,25 @@ interface Deployment {
 
 const version = e2eServerVersions()[0];
 
+/** A fleet `up` on a fresh broker, caught once its first stream exists, with every kind of its processes running. */
+async function upUnderWay(env: NodeJS.ProcessEnv = {}) {
+    const broker = await startBroker(version);
+    after(() => broker.stop());
+    const ws = await fleetStack(broker.server, {}, { env });
+    after(() => ws.dispose());
+    const run = ws.start(["up", "--yes"]);
+    after(() => stopStray(run.child));
+    await firstStream(broker, run);
+    assertRunProcesses(runProcesses(ws));
+    return { broker, ws, run };
+}
+
 describe("processes", () => {
     // scripts/env.sh skips the engine's checkpoint after every step (PULUMI_SKIP_CHECKPOINTS); an
     // operator who types pulumi without it gets the per-step checkpoints. Either way a kill converges.
     for (const skipCheckpoints of ["true", "false"]) {
     test(`${version.version}, PULUMI_SKIP_CHECKPOINTS=${skipCheckpoints}: pulumi killed (kill -9) mid-up: within 15 s no host, program or provider of the run is left and the broker stops changing; the lock names pulumi cancel; cancel, refresh --clear-pending-creates, up converges`, async (t) => {
-        const broker = await startBroker(version);
-        after(() => broker.stop());
-        const ws = await fleetStack(broker.server, {}, { env: { PULUMI_SKIP_CHECKPOINTS: skipCheckpoints } });
-        after(() => ws.dispose());
-
-        const run = ws.start(["up", "--yes"]);
-        after(() => stopStray(run.child));
-        await firstStream(broker, run);
-        assertRunProcesses(runProcesses(ws));
+        const { broker, ws, run } = await upUnderWay({ PULUMI_SKIP_CHECKPOINTS: skipCheckpoints });
         run.child.kill("SIGKILL");
         const killedAt = Date.now();
 
@@ -180,15 +185,7 @@ describe("processes", () => {
     }
 
     test(`${version.version}: Ctrl-C (SIGINT to pulumi) mid-up: the run stops with a non-zero exit, nothing of it is left running, and the next up converges`, async (t) => {
-        const broker = await startBroker(version);
-        after(() => broker.stop());
-        const ws = await fleetStack(broker.server);
-        after(() => ws.dispose());
-
-        const run = ws.start(["up", "--yes"]);
-        after(() => stopStray(run.child));
-        await firstStream(broker, run);
-        assertRunProcesses(runProcesses(ws));
+        const { broker, ws, run } = await upUnderWay();
         // A terminal's Ctrl-C reaches only the CLI: the plugins run in process groups of their own.
         run.child.kill("SIGINT");
         const interrupted = await run.done;

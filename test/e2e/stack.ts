@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type TestContext } from "node:test";
+import { type TestContext, after, before, test } from "node:test";
 import { type NatsConnection } from "nats";
 import { type CliResult, PulumiWorkspace, REPO_ROOT } from "../harness/pulumi.ts";
 import { jsApi, type NatsServer, type ServerOptions, type ServerVersion, startServer, type StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats.ts";
@@ -73,6 +73,21 @@ export function missing(t: TestContext, reason: string): void {
     t.skip(reason);
 }
 
+/** Steps of one chain: in order, and skipped once one has failed (their setup is gone). */
+export function chain() {
+    let failed: string | undefined;
+    return (name: string, fn: (t: TestContext) => Promise<void>) =>
+        test(name, async (t) => {
+            if (failed) return t.skip(`an earlier step failed: ${failed}`);
+            try {
+                await fn(t);
+            } catch (err) {
+                failed = name;
+                throw err;
+            }
+        });
+}
+
 // ---------------------------------------------------------------- stack
 
 export type StackValue = string | number | boolean;
@@ -99,6 +114,23 @@ export async function fleetStack(
         await ws.dispose();
         throw err;
     }
+}
+
+/**
+ * A broker of `version` and a fleet stack on it for the calling describe,
+ * started in before() and torn down in after(); read them in its tests.
+ */
+export function fleetForSuite(version: ServerVersion, config: Record<string, StackValue> = {}): { readonly broker: Broker; readonly ws: PulumiWorkspace } {
+    const suite = {} as { broker: Broker; ws: PulumiWorkspace };
+    before(async () => {
+        suite.broker = await startBroker(version);
+        suite.ws = await fleetStack(suite.broker.server, config);
+    });
+    after(async () => {
+        await suite.broker?.stop();
+        await suite.ws?.dispose();
+    });
+    return suite;
 }
 
 /** Sets stack config keys (without the namespace); dotted or indexed keys go through --path. */

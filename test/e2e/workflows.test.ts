@@ -13,12 +13,12 @@
 // side (KANADE_E2E_CONCURRENCY chains per server line, default 2).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, before, describe } from "node:test";
 import { type NatsConnection } from "nats";
 import { e2eServerVersions, jsApi, type ServerVersion } from "../harness/nats.ts";
 import { planSummary, PulumiWorkspace } from "../harness/pulumi.ts";
 import {
-    type Broker, cliFails, cliOk, DEFAULT_SCALE, expectedConfig, FLEET_STREAMS, FLEET_STREAMS_REV1, fleetStack, goldenConfig,
+    type Broker, chain, cliFails, cliOk, DEFAULT_SCALE, expectedConfig, FLEET_STREAMS, FLEET_STREAMS_REV1, fleetStack, goldenConfig,
     precapBroker, scaledCap, setStackConfig, startBroker, streamConfig, streamInfo, streamNames,
 } from "./stack.ts";
 
@@ -34,21 +34,6 @@ const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
 const UP_AFTER_PREVIEW = ["up", "--yes", "--skip-preview"];
 /** Pulumi counts the stack and the Fleet component besides the 24 JetStream resources. */
 const NON_FLEET = 2;
-
-/** Steps of one chain: in order, and skipped once one has failed (their setup is gone). */
-function chain() {
-    let failed: string | undefined;
-    return (name: string, fn: (t: TestContext) => Promise<void>) =>
-        test(name, async (t) => {
-            if (failed) return t.skip(`an earlier step failed: ${failed}`);
-            try {
-                await fn(t);
-            } catch (err) {
-                failed = name;
-                throw err;
-            }
-        });
-}
 
 /** Every fleet stream on the broker equals the expected config (the fixtures, caps scaled). */
 async function assertFleetConfigs(nc: NatsConnection, version: ServerVersion, streams: readonly string[] = FLEET_STREAMS) {

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { keyValueKind } from "../../providers/keyValue.ts";
 import { objectStoreKind } from "../../providers/objectStore.ts";
-import { compare, describeChange, effective, type FieldChange, forServer } from "../../providers/plan.ts";
+import { compare, describeChange, effective, forServer } from "../../providers/plan.ts";
 import { atLeast, isServerMetadataKey, MANAGED_FIELDS, parseVersion, RULES, type StreamConfig, type Version } from "../../providers/rules.ts";
 import { streamKind } from "../../providers/stream.ts";
+import { changes, only } from "./changes.ts";
 
 const V2_9: Version = [2, 9, 10];
 const V2_10: Version = [2, 10, 29];
@@ -21,19 +22,6 @@ const V2_12: Version = [2, 12, 15];
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "async-nats-0.49");
 const golden = (dir: string, stream: string) => JSON.parse(readFileSync(join(FIXTURES, dir, `${stream}.json`), "utf8")) as StreamConfig;
 
-const BASE: StreamConfig = { name: "S", subjects: ["s.>"] };
-
-/** The changes from `have` to `want` (both on top of BASE) on `version`. */
-function changes(have: Partial<StreamConfig>, want: Partial<StreamConfig>, version: Version): FieldChange[] {
-    return compare({ ...BASE, ...want }, { ...BASE, ...have }, version);
-}
-
-/** The single change of `field`, asserting nothing else differs. */
-function only(have: Partial<StreamConfig>, want: Partial<StreamConfig>, version: Version): FieldChange {
-    const all = changes(have, want, version);
-    assert.equal(all.length, 1, `one change expected: ${JSON.stringify(all)}`);
-    return all[0];
-}
 
 describe("versions", () => {
     test("parseVersion reads the server's INFO version, with or without v and suffixes", () => {

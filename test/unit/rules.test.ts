@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { keyValueKind } from "../../providers/keyValue.ts";
-import { compare, createRefusals, effective, type FieldChange, forServer } from "../../providers/plan.ts";
+import { compare, createRefusals, effective, forServer } from "../../providers/plan.ts";
 import { type StreamConfig, type Version } from "../../providers/rules.ts";
 import { streamKind } from "../../providers/stream.ts";
+import { BASE, changes, only } from "./changes.ts";
 
 const V2_9: Version = [2, 9, 10];
 const V2_10: Version = [2, 10, 29];
@@ -16,18 +17,8 @@ const V2_11_1: Version = [2, 11, 1];
 const V2_11: Version = [2, 11, 17];
 const V2_12: Version = [2, 12, 15];
 
-const BASE: StreamConfig = { name: "S", subjects: ["s.>"] };
-
-function changes(have: Partial<StreamConfig>, want: Partial<StreamConfig>, version: Version): FieldChange[] {
-    return compare({ ...BASE, ...want }, { ...BASE, ...have }, version);
-}
-
 /** How the one change from `have` to `want` applies, asserting nothing else differs. */
-function how(have: Partial<StreamConfig>, want: Partial<StreamConfig>, version: Version): string {
-    const all = changes(have, want, version);
-    assert.equal(all.length, 1, `one change expected: ${JSON.stringify(all)}`);
-    return all[0].change;
-}
+const how = (have: Partial<StreamConfig>, want: Partial<StreamConfig>, version: Version): string => only(have, want, version).change;
 
 /** The stream check's failures for these inputs, as "path: message". */
 function refusals(args: Record<string, unknown>, kind: { schema: typeof streamKind.schema } = streamKind): string[] {
