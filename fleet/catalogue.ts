@@ -3,36 +3,56 @@
 // ../shared/seeds/). Read it against ensure_jetstream_resources line by line.
 // Settings not listed are the async-nats defaults the bootstrap relies on.
 //
-// `revision` is the bootstrap revision that introduced a row: 1 is the older
-// seed (000_*), 2 added group_contacts (001_*). A stack can pin the revision
-// its backend runs (kanade-jetstream:fleetRevision).
+// Revisions are the backend bootstrap's releases: 1 is the older seed (000_*),
+// 2 added group_contacts (001_*). A row says the revision that introduced it
+// (`revision`), and may say what a later revision changed (`changes`, keyed by
+// revision) and the revision that removed it (`removedIn`). A stack pins the
+// revision its backend runs (kanade-jetstream:fleetRevision); catalogueAt(n)
+// is exactly the fleet of revision n. README, "Adding a fleet revision", says
+// what else a new revision touches.
 
 export const LATEST_REVISION = 2;
 
-export interface StreamRow {
-    kind: "stream";
-    name: string;
+/** When a row exists and how later revisions changed it. */
+interface History<Settings> {
+    /** The revision that introduced the row. */
+    revision: number;
+    /** Settings a later revision changed, by that revision; each applies from it on. */
+    changes?: Record<number, Partial<Settings>>;
+    /** The revision that removed the row: absent from it on. */
+    removedIn?: number;
+}
+
+interface StreamSettings {
     subjects: string[];
     maxAge: string;
     maxBytes: string;
     maxMsgsPerSubject?: number;
     discard: "old";
-    revision: number;
 }
 
-export interface KeyValueRow {
-    kind: "keyValue";
-    name: string;
+interface KeyValueSettings {
     history: number;
-    revision: number;
 }
 
-export interface ObjectStoreRow {
-    kind: "objectStore";
-    name: string;
+interface ObjectStoreSettings {
     ttl?: string;
     maxBytes?: string;
-    revision: number;
+}
+
+export interface StreamRow extends StreamSettings, History<StreamSettings> {
+    kind: "stream";
+    name: string;
+}
+
+export interface KeyValueRow extends KeyValueSettings, History<KeyValueSettings> {
+    kind: "keyValue";
+    name: string;
+}
+
+export interface ObjectStoreRow extends ObjectStoreSettings, History<ObjectStoreSettings> {
+    kind: "objectStore";
+    name: string;
 }
 
 export type CatalogueRow = StreamRow | KeyValueRow | ObjectStoreRow;
@@ -72,6 +92,16 @@ export const CATALOGUE: readonly CatalogueRow[] = [
     store("collections", { ttl: "30d", maxBytes: "5GiB" }),
 ];
 
-export function catalogueAt(revision: number): CatalogueRow[] {
-    return CATALOGUE.filter((row) => row.revision <= revision);
+/** The fleet of `revision`: the rows it has, each with the changes made up to it. */
+export function catalogueAt(revision: number, catalogue: readonly CatalogueRow[] = CATALOGUE): CatalogueRow[] {
+    return catalogue
+        .filter((row) => row.revision <= revision && (row.removedIn === undefined || revision < row.removedIn))
+        .map((row) => {
+            const { changes, removedIn: _removed, ...base } = row;
+            const applied = Object.entries(changes ?? {})
+                .filter(([at]) => Number(at) <= revision)
+                .sort(([a], [b]) => Number(a) - Number(b))
+                .map(([, change]) => change);
+            return Object.assign({}, base, ...applied) as CatalogueRow;
+        });
 }

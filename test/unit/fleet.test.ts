@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { CATALOGUE, catalogueAt } from "../../fleet/catalogue.ts";
+import { CATALOGUE, type CatalogueRow, catalogueAt } from "../../fleet/catalogue.ts";
 import { parseStackConfig } from "../../fleet/config.ts";
 import { desiredFleet } from "../../fleet/fleet.ts";
 import { effective } from "../../providers/plan.ts";
@@ -159,3 +159,36 @@ describe("the program's resources, under Pulumi mocks", () => {
         assert.ok(dynamic.every((r) => !JSON.stringify(r.inputs).match(/NATS_|password|token/i)));
     });
 });
+
+describe("fleet revisions", () => {
+    // A later backend release may change an existing resource's setting or drop a resource:
+    // a stack pinned to an older revision keeps that revision's fleet exactly.
+    const rows: CatalogueRow[] = [
+        { kind: "keyValue", name: "lowered", history: 5, revision: 1, changes: { 3: { history: 1 } } },
+        { kind: "keyValue", name: "dropped", history: 5, revision: 1, removedIn: 3 },
+        { kind: "stream", name: "ADDED", subjects: ["added.>"], maxAge: "7d", maxBytes: "1GiB", discard: "old", revision: 2, changes: { 3: { maxBytes: "2GiB" }, 4: { maxAge: "30d" } } },
+    ];
+    const view = (n: number) => catalogueAt(n, rows).map(({ revision: _r, ...row }) => row);
+
+    test("catalogueAt(n) is exactly the fleet of revision n: rows added, settings changed, rows removed", () => {
+        assert.deepEqual(view(1), [
+            { kind: "keyValue", name: "lowered", history: 5 },
+            { kind: "keyValue", name: "dropped", history: 5 },
+        ]);
+        assert.deepEqual(view(2), [
+            { kind: "keyValue", name: "lowered", history: 5 },
+            { kind: "keyValue", name: "dropped", history: 5 },
+            { kind: "stream", name: "ADDED", subjects: ["added.>"], maxAge: "7d", maxBytes: "1GiB", discard: "old" },
+        ]);
+        assert.deepEqual(view(3), [
+            { kind: "keyValue", name: "lowered", history: 1 },
+            { kind: "stream", name: "ADDED", subjects: ["added.>"], maxAge: "7d", maxBytes: "2GiB", discard: "old" },
+        ]);
+        assert.deepEqual(view(4)[1], { kind: "stream", name: "ADDED", subjects: ["added.>"], maxAge: "30d", maxBytes: "2GiB", discard: "old" });
+    });
+
+    test("the real catalogue: revision 1 is revision 2 without group_contacts, nothing else changed", () => {
+        assert.deepEqual(catalogueAt(2).filter((r) => r.name !== "group_contacts"), catalogueAt(1));
+    });
+});
+
