@@ -129,7 +129,7 @@ function brokerScenarios(version: ServerVersion) {
         const b = await broker({ maxFileStore: 20 * MIB });
         const ws = track(await stackWithoutMonitoring(b));
         const preview = await cliOk(ws, ["preview"]);
-        assert.match(preview.output, /warning: cannot check that each server's JetStream store can hold the fleet's reservation \(\d+MiB file\)/, preview.output);
+        assert.match(preview.output, /warning: cannot check that each server's JetStream store can hold the reservation of the fleet \(\d+MiB file\)/, preview.output);
         assert.match(preview.output, /Set kanade-jetstream:monitorUrls/, preview.output);
         assert.equal(planSummary(preview.output)["to create"], FLEET_STREAMS.length + 2, preview.output);
         assert.deepEqual(await streamNames(b.nc), []);
