@@ -223,6 +223,20 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     /** What the server refuses to create (a create, or the create half of a replacement), naming the input. */
     const creationRefusals = (desired: StreamConfig) => createRefusals(desired).map((r) => `${kind.inputOf(r.field)}: ${r.reason}`);
 
+    /**
+     * Backing-stream settings the broker has but no input of this kind can
+     * express (a KV bucket's discard, an object store's allow_direct): the
+     * kind fixes them, so drift there would plan an update that shows no
+     * property. read() reports them as the input `drift`, which the program
+     * never sets, so the plan shows which settings the update puts back.
+     */
+    const fixedSettingsDrift = (inputs: Record<string, unknown>, actual: StreamConfig, version: Version): Record<string, unknown> | undefined => {
+        const parsed = kind.schema.safeParse(inputs);
+        if (!parsed.success) return undefined;
+        const changes = compare(kind.toStreamConfig(parsed.data), actual, version);
+        return changes.length ? Object.fromEntries(changes.map((c) => [c.field, c.from ?? null])) : undefined;
+    };
+
     /** Records this stack as the owner when the registry does not already say so (a resource without an owner records nothing). */
     const register = async (b: Broker, stream: string, reg: Registration, inputs: Inputs, desired: StreamConfig) => {
         if (inputs.owner && reg.owner !== inputs.owner) await claim(b.nc, stream, inputs.owner, reg.revision, desired.num_replicas ?? 1);
@@ -400,12 +414,13 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         async read(id: string, props: Outputs<Inputs>) {
             const resource = describe(props.stream ?? id, id);
             try {
-                const { nc } = await broker();
-                const existing = await streamInfo(nc, id);
+                const b = await broker();
+                const existing = await streamInfo(b.nc, id);
                 if (!existing) return {}; // gone: refresh drops it, the next plan creates it
                 const outs = outputs(existing.config, { ...props, allowDataLoss: props.allowDataLoss ?? false });
                 const { stream: _s, config: _c, schemaVersion: _v, ...inputs } = outs;
-                return { id, props: outs, inputs };
+                const drift = fixedSettingsDrift(inputs, existing.config, b.version);
+                return { id, props: outs, inputs: drift ? { ...inputs, drift } : inputs };
             } catch (err) {
                 throw resourceError(resource, "read", err);
             }

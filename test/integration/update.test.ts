@@ -26,6 +26,20 @@ for (const version of bothServerVersions()) {
         const maxConsumersInPlace = atLeast(parseVersion(version.version), [2, 12, 5]);
 
         describe("in-place updates", () => {
+            test("drift in a setting the kind fixes (a KV bucket's discard): read shows it as drift, diff plans the update, update puts it back", async () => {
+                const { id, outs, inputs } = await created(keyValue, { bucket: "drift_fixed", history: 2 });
+                await rawUpdate(broker.nc, "KV_drift_fixed", { discard: "old" });
+                const read = await keyValue.read!(id, outs);
+                assert.deepEqual((read.inputs as { drift?: unknown }).drift, { discard: "old" });
+                const diff = await keyValue.diff!(id, read.props as Props, inputs);
+                assert.equal(diff.changes, true);
+                assert.deepEqual(diff.replaces, []);
+                await keyValue.update!(id, read.props as Props, inputs);
+                assert.equal((await brokerConfig(broker.nc, "KV_drift_fixed")).discard, "new");
+                const again = await keyValue.read!(id, read.props as Props);
+                assert.equal((again.inputs as { drift?: unknown }).drift, undefined);
+            });
+
             test("stream maxBytes, maxAge and subjects: diff in place, update read back, messages kept", async () => {
                 const args = { name: "UPD", subjects: ["upd.a.>"], maxBytes: "1MiB", maxAge: "1h" };
                 const { id, outs } = await created(stream, args);
