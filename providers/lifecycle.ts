@@ -17,7 +17,7 @@ import { ERR, JetStreamError, resourceError } from "./errors.ts";
 import { type StreamInfo, contentLost, limitLosses, optInHint } from "./guard.ts";
 import { type Registration, REGISTRY_BUCKET, REGISTRY_STREAM, claim, registration, release } from "./ownership.ts";
 import { compact } from "./mapping.ts";
-import { type FieldChange, compare, createRefusals, describeChange, forServer } from "./plan.ts";
+import { type FieldChange, compare, createRefusals, describeChange, forServer, updateRefusals } from "./plan.ts";
 import { type Field, MANAGED_FIELDS, type StreamConfig, type Version, parseVersion, withUserMetadata } from "./rules.ts";
 import { propertyPath } from "./schema.ts";
 
@@ -212,6 +212,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     `that would be lost. Nothing was changed. ${optInHint(kind.nameOf(news))}`);
             } else if (!blocking.length) {
                 problems.push(await shrinkProblem(b, existing, desired, news, "the update"));
+                problems.push(...updateRefusals(compare(desired, existing.config, b.version)));
             }
             // A replacement creates the stream anew, with what a create cannot carry.
             if (blocking.length) problems.push(...creationRefusals(desired));

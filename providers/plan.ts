@@ -111,6 +111,18 @@ export function createRefusals(config: StreamConfig): { field: Field; reason: st
         : [];
 }
 
+/**
+ * What the server refuses in one update, given the changes it would carry:
+ * a cluster cannot move (placement) and scale (replicas) a stream at once
+ * (10123 "can not move and scale a stream in a single update").
+ */
+export function updateRefusals(changes: FieldChange[]): string[] {
+    const fields = new Set(changes.map((c) => c.field));
+    return fields.has("num_replicas") && fields.has("placement")
+        ? ['nats-server refuses to move (placement) and scale (replicas) a stream in one update (10123): change one, run up, then the other']
+        : [];
+}
+
 export function describeChange(c: FieldChange): string {
     return `${c.field}: ${show(c.from)} -> ${show(c.to)}`;
 }

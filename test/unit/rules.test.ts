@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { keyValueKind } from "../../providers/keyValue.ts";
-import { compare, createRefusals, effective, forServer } from "../../providers/plan.ts";
+import { compare, createRefusals, effective, forServer, updateRefusals } from "../../providers/plan.ts";
 import { type StreamConfig, type Version } from "../../providers/rules.ts";
 import { streamKind } from "../../providers/stream.ts";
 import { BASE, changes, only } from "./changes.ts";
@@ -206,3 +206,12 @@ describe("the new inputs: schema, mapping both ways", () => {
         assert.deepEqual(effective(config).allow_rollup_hdrs, true);
     });
 });
+
+test("moving and scaling a stream in one update is refused, with the server's code; either alone is not", () => {
+    const v: Version = [2, 12, 15];
+    const both = changes({ num_replicas: 1 }, { num_replicas: 3, placement: { tags: ["ssd"] } }, v);
+    assert.match(updateRefusals(both).join(), /move \(placement\) and scale \(replicas\) a stream in one update \(10123\)/);
+    assert.deepEqual(updateRefusals(changes({ num_replicas: 1 }, { num_replicas: 3 }, v)), []);
+    assert.deepEqual(updateRefusals(changes({}, { placement: { tags: ["ssd"] } }, v)), []);
+});
+
