@@ -10,8 +10,9 @@
 //   `connect_urls` (the client URLs of every server the cluster announces);
 // - each server's own store (jetstream max_file_store / max_memory_store):
 //   only its monitoring endpoint (/jsz) or the system account
-//   ($SYS.REQ.SERVER.PING.JSZ, which an application account cannot call), so
-//   without monitoring URLs that check is skipped with a warning.
+//   ($SYS.REQ.SERVER.PING.JSZ, which an application account reaches only
+//   where the operator exports it), so without either that check is skipped
+//   with a warning.
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import * as pulumi from "@pulumi/pulumi";
@@ -414,26 +415,53 @@ async function fetchJsz(url: string, advice: Advice): Promise<Jsz> {
  * that does not answer is skipped with a warning (a cluster node that is
  * down hosts no new replicas); only when none answers does the check fail.
  */
-async function serverStorage(entries: Declared[], broker: BrokerView, monitorUrls: string[], plan: BrokerPlan, advice: Advice): Promise<void> {
+/** The system account's JSZ service, which an operator may export to the account the program uses. */
+const SYS_JSZ = "$SYS.REQ.SERVER.PING.JSZ";
+
+/**
+ * Each server's /jsz through the system account's service, where the account
+ * imports it: one answer per server within a second. Empty when it does not
+ * (no responders), which is the default.
+ */
+async function systemJsz(nc: NatsConnection): Promise<{ where: string; jsz: Jsz }[]> {
+    const out: { where: string; jsz: Jsz }[] = [];
+    try {
+        for await (const m of await nc.requestMany(SYS_JSZ, "", { maxWait: 1000 })) {
+            const answer = JSON.parse(new TextDecoder().decode(m.data)) as { server?: { name?: string }; data?: Jsz };
+            if (answer.data) out.push({ where: `the server ${answer.server?.name ?? "?"} (${SYS_JSZ})`, jsz: answer.data });
+        }
+    } catch {
+        /* no responders: not permitted */
+    }
+    return out;
+}
+
+async function serverStorage(nc: NatsConnection, entries: Declared[], broker: BrokerView, monitorUrls: string[], plan: BrokerPlan, advice: Advice): Promise<void> {
     const fleet = reservations(planned(entries));
     if (!fleet.length) return;
-    if (!monitorUrls.length) {
-        const total = totalReserved(entries);
-        plan.warnings.push(`cannot check that each server's JetStream store can hold the reservation of ${advice.whole} ` +
-            `(${STORAGES.filter((s) => total[s]).map((s) => `${formatSize(total[s])} ${s}`).join(", ")}): nats-server reports its max_file_store and ` +
-            `max_memory_store only on its monitoring endpoint (/jsz) or to the system account. Set ${advice.monitorUrls} to every server's ` +
-            "monitoring URL (e.g. http://<host>:8222) so that preview checks it; without it, a server too small fails `pulumi up` with 10047 partway");
-        return;
+    let answers: ({ where: string; jsz: Jsz } | { where: string; err: Error })[];
+    if (monitorUrls.length) {
+        answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url, advice).then((jsz) => ({ where: `the server at ${url}`, jsz }), (err: Error) => ({ where: url, err }))));
+    } else {
+        answers = await systemJsz(nc);
+        if (!answers.length) {
+            const total = totalReserved(entries);
+            plan.warnings.push(`cannot check that each server's JetStream store can hold the reservation of ${advice.whole} ` +
+                `(${STORAGES.filter((s) => total[s]).map((s) => `${formatSize(total[s])} ${s}`).join(", ")}): nats-server reports its max_file_store and ` +
+                `max_memory_store only on its monitoring endpoint (/jsz) or to the system account. Set ${advice.monitorUrls} to every server's ` +
+                `monitoring URL (e.g. http://<host>:8222), or export the system account's ${SYS_JSZ} service to this account, so that preview ` +
+                "checks it; without either, a server too small fails `pulumi up` with 10047 partway");
+            return;
+        }
     }
     const fleetStreams = new Set(entries.map((e) => e.config.name));
     const existingFleet = broker.streams.filter((c) => fleetStreams.has(c.name));
-    const answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url, advice).then((jsz) => ({ url, jsz }), (err: Error) => ({ url, err }))));
     const failed = answers.filter((a) => "err" in a);
     if (failed.length === answers.length) throw failed[0].err;
     for (const a of failed) plan.warnings.push(`${a.err.message}; skipping that server's storage check`);
     for (const a of answers) {
         if (!("jsz" in a)) continue;
-        const { url, jsz } = a;
+        const { where, jsz } = a;
         for (const storage of STORAGES) {
             const need = fleet.filter((r) => r.storage === storage).reduce((s, r) => s + r.perServer, 0);
             const limit = storage === "file" ? jsz.config?.max_storage : jsz.config?.max_memory;
@@ -442,7 +470,7 @@ async function serverStorage(entries: Declared[], broker: BrokerView, monitorUrl
             const ours = existingFleet.filter((c) => storageOf(c) === storage).reduce((s, c) => s + capOf(c), 0);
             const taken = Math.max(reserved - ours, 0);
             if (taken + need > limit) {
-                plan.problems.push(doesNotFit(storage, need, `the server at ${url} (max_${storage}_store)`, limit, taken, fleet, "max_bytes, once per server hosting a replica", advice));
+                plan.problems.push(doesNotFit(storage, need, `${where} (max_${storage}_store)`, limit, taken, fleet, "max_bytes, once per server hosting a replica", advice));
             }
         }
     }
@@ -508,7 +536,7 @@ export async function checkAgainstBroker(nc: NatsConnection, entries: Declared[]
         warnings: replicas.warnings,
         renames: subjects.renames,
     };
-    await serverStorage(entries, broker, opts.monitorUrls, plan, advice);
+    await serverStorage(nc, entries, broker, opts.monitorUrls, plan, advice);
     return plan;
 }
 

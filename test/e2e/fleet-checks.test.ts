@@ -131,8 +131,26 @@ function brokerScenarios(version: ServerVersion) {
         const preview = await cliOk(ws, ["preview"]);
         assert.match(preview.output, /warning: cannot check that each server's JetStream store can hold the reservation of the fleet \(\d+MiB file\)/, preview.output);
         assert.match(preview.output, /Set kanade-jetstream:monitorUrls/, preview.output);
+        assert.match(preview.output, /or export the system account's \$SYS\.REQ\.SERVER\.PING\.JSZ service to this account/, preview.output);
         assert.equal(planSummary(preview.output)["to create"], FLEET_STREAMS.length + 2, preview.output);
         assert.deepEqual(await streamNames(b.nc), []);
+    });
+
+    test("a server store too small, no monitorUrls, but the system account's JSZ service exported to the account: preview and up fail naming the server, nothing is created", async () => {
+        const SYS_JSZ = "$SYS.REQ.SERVER.PING.JSZ";
+        const b = await broker({
+            maxFileStore: 20 * MIB,
+            config: {
+                accounts: {
+                    SYS: { users: [{ user: "sys", password: "sys-test" }], exports: [{ service: SYS_JSZ }] },
+                    APP: { jetstream: "enabled", users: [{ user: "app", password: "app-test" }], imports: [{ service: { account: "SYS", subject: SYS_JSZ } }] },
+                },
+                system_account: "SYS",
+                no_auth_user: "app",
+            },
+        });
+        const ws = track(await stackWithoutMonitoring(b));
+        await failsBeforeAnyChange(b, ws, /the fleet reserves \d+MiB of file storage \(max_bytes, once per server hosting a replica\) but the server \S+ \(\$SYS\.REQ\.SERVER\.PING\.JSZ\) \(max_file_store\) allows 20MiB/, /10047/);
     });
 
     test("replicas 3 on a single server: preview and up fail naming the resources and the cluster's size, nothing is created", async () => {
