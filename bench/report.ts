@@ -617,7 +617,7 @@ export function writeReport(results: Results, resultsDir: string, rawDir: string
     return { markdown: md, summary: json };
 }
 
-if (require.main === module) {
+if (import.meta.main) {
     const file = process.argv[2];
     if (!file) {
         process.stderr.write("usage: node bench/report.ts bench/results/raw/<stamp>/results.json [results dir]\n");

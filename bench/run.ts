@@ -535,7 +535,7 @@ async function main(): Promise<void> {
     log(`bench: wrote ${path.relative(REPO_ROOT, report.markdown)} and ${path.relative(REPO_ROOT, report.summary)}`);
 }
 
-if (require.main === module) {
+if (import.meta.main) {
     main().catch((err: unknown) => {
         process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exit(1);

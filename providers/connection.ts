@@ -293,6 +293,8 @@ export function brokerVersion(nc: NatsConnection): Promise<string> {
         const info = serverInfo(nc);
         const hostPort = (url: string) => url.replace(/^[a-z]+:\/\//i, "");
         const peers = new Set([...(info.connect_urls ?? []), ...(configuredServers.get(nc) ?? []).map(hostPort)]);
+        // The connected server's version is known: probing it again would be a second connection to it.
+        peers.delete(hostPort(nc.getServer()));
         pending = Promise.all([...peers].map(probeVersion)).then((found) =>
             found.reduce<string>((lowest, v) => (v && !atLeast(parseVersion(v), parseVersion(lowest)) ? v : lowest), info.version));
         lowestVersions.set(nc, pending);
