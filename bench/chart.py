@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 OPS = [("preview", "preview, no changes"), ("upEmpty", "up from empty"), ("upNoop", "up, no changes")]
 OP_COLOURS = {"preview": "#1f77b4", "upEmpty": "#d62728", "upNoop": "#2ca02c"}
 # The targets for the cost per extra resource, ms.
-SLOPE_TARGETS = {"preview": 10, "upEmpty": 30, "upNoop": 30}
+SLOPE_TARGETS = {"preview": 15, "upEmpty": 30, "upNoop": 20}
 SCENARIOS = [
     ("empty", "empty program"),
     ("natsjs", "nats.js script"),
@@ -88,7 +88,7 @@ def scaling(ax, summary):
         if fleet:
             ax.plot([24], [fleet["median"] / 1000], marker="*", markersize=11, color=OP_COLOURS[op], linestyle="none")
     ax.plot([], [], marker="*", linestyle="none", color="black", label="kanade fleet (24)")
-    ax.plot([], [], ":", color="black", alpha=0.6, label="target: 10 ms (preview) or 30 ms (up) per stream from the smallest")
+    ax.plot([], [], ":", color="black", alpha=0.6, label="target: 15 ms (preview), 30 ms (up from empty), 20 ms (no-change up) per stream from the smallest")
     ax.set_xlabel("streams in the synthetic fleet")
     ax.set_ylabel("seconds (median, min–max; dashed: least-squares fit)")
     ax.set_title("Synthetic fleets: cost per extra resource")
