@@ -9,6 +9,7 @@
 // racing for one stream cannot both win. Raw requests, not nats.js' KV: stream
 // names may hold characters nats.js refuses in keys, and 2.9 and 2.12 answer
 // them alike.
+import { setTimeout as sleep } from "node:timers/promises";
 import { headers, type NatsConnection } from "nats";
 import { jsApi } from "./connection.ts";
 import { ERR, JetStreamError } from "./errors.ts";
@@ -51,7 +52,14 @@ export async function registration(nc: NatsConnection, stream: string): Promise<
     }
 }
 
-class NoRegistry extends Error {}
+class NoRegistry extends Error {
+    constructor() {
+        super(`the ownership registry (stream ${REGISTRY_STREAM}) takes no writes (no responders)`);
+    }
+}
+
+/** How long a registry just created may take to take writes: on a cluster its stream first elects a leader. */
+const REGISTRY_READY_MS = 10_000;
 
 async function write(nc: NatsConnection, stream: string, value: string, expected: number, purge: boolean): Promise<void> {
     const h = headers();
@@ -66,9 +74,10 @@ async function write(nc: NatsConnection, stream: string, value: string, expected
         reply = await nc.request(keySubject(stream), value, { headers: h, timeout: TIMEOUT_MS });
     } catch (err) {
         if ((err as { code?: string }).code === "503") throw new NoRegistry();
-        // A timeout or a permissions violation: the deploying user needs to publish to $KV.<registry>.>.
-        throw new Error(`cannot write the ownership registry's entry for ${stream} (${keySubject(stream)}): ${(err as Error).message}; ` +
-            `the deploying NATS user needs publish rights on $KV.${REGISTRY_BUCKET}.>`);
+        // The broker went away, or (a timeout or a permissions violation) the user may not publish there.
+        throw new Error(`cannot write the ownership registry's entry for ${stream} (${keySubject(stream)}): ${(err as Error).message}` +
+            (nc.isClosed() ? "; the connection to NATS was lost: run up again once the broker is back"
+                : `; check that the broker is up and that the deploying NATS user has publish rights on $KV.${REGISTRY_BUCKET}.>`));
     }
     const ack = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { err_code: number; description: string } };
     if (ack.error?.err_code === WRONG_LAST_SEQUENCE) {
@@ -110,7 +119,16 @@ export async function claim(nc: NatsConnection, stream: string, owner: string, e
     } catch (err) {
         if (!(err instanceof NoRegistry)) throw err;
         await createRegistry(nc, replicas);
-        await write(nc, stream, owner, expected, false);
+        // Made here or by a create running beside this one: retry until its stream takes writes.
+        const deadline = Date.now() + REGISTRY_READY_MS;
+        for (;;) {
+            try {
+                return await write(nc, stream, owner, expected, false);
+            } catch (retry) {
+                if (!(retry instanceof NoRegistry) || Date.now() > deadline) throw retry;
+                await sleep(200);
+            }
+        }
     }
 }
 

@@ -660,7 +660,8 @@ export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<
         await servers[i].start();
         await cluster.waitForMetaLeader();
       },
-      waitForMetaLeader: (timeoutMs = 20_000) => waitForMetaLeader(servers, timeoutMs),
+      // Generous: a bound for hangs on a loaded two-core machine, not a timing.
+      waitForMetaLeader: (timeoutMs = 60_000) => waitForMetaLeader(servers, timeoutMs),
     };
     await cluster.waitForMetaLeader();
     await waitForPlacement(cluster, size);

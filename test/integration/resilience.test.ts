@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { brokerConnection, brokerVersion, closeConnections, jsApi as brokerApi, resolveSettings } from "../../providers/connection.ts";
 import { resourceError } from "../../providers/errors.ts";
 import { provider as keyValue } from "../../providers/keyValue.ts";
+import { REGISTRY_BUCKET, REGISTRY_STREAM } from "../../providers/ownership.ts";
 import { provider as stream } from "../../providers/stream.ts";
 import { REPO_ROOT } from "../harness/pulumi.ts";
 import {
@@ -154,6 +155,23 @@ async function streamLeader(nc: Awaited<ReturnType<typeof brokerConnection>>, na
     }
     throw new Error(`stream ${name} has no leader`);
 }
+
+describe(`nats-server ${bothServerVersions()[0].version}: the ownership registry made by concurrent creates on a cluster`, () => {
+    test("three R3 creates at once on a cluster without the registry: all register, the registry taking writes once its stream has a leader", async () => {
+        const cluster = await startCluster(3, { bin: bothServerVersions()[0].bin });
+        after(() => cluster.stop());
+        await configure({ servers: cluster.urls });
+        const owner = "organization/kanade-jetstream/race";
+        const names = ["RACE_A", "RACE_B", "RACE_C"];
+        await Promise.all(names.map((name) => created(stream, { name, subjects: [`${name.toLowerCase()}.>`], replicas: 3, owner })));
+        const nc = await cluster.connect();
+        for (const name of names) {
+            const { message } = await jsApi<{ message: { data: string } }>(nc, `$JS.API.STREAM.MSG.GET.${REGISTRY_STREAM}`, { last_by_subj: `$KV.${REGISTRY_BUCKET}.${name}` });
+            assert.equal(Buffer.from(message.data, "base64").toString(), owner, name);
+        }
+        await closeConnections();
+    });
+});
 
 describe("the retry policy, against a scripted JetStream API", () => {
     // A server without JetStream, and this test answering $JS.API.> itself:
