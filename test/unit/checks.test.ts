@@ -1,4 +1,4 @@
-// The preview-time rules without a broker: the fleet's checks (fleet/checks.ts)
+// The preview-time rules without a broker: the package's checks (providers/checks.ts)
 // against a broker described by hand, and the server's stream-config rules in
 // the providers' check() (providers/schema.ts). Each case is what nats-server
 // (checkStreamCfg, selectLimits, checkBytesLimits) would refuse or allow.
