@@ -24,7 +24,7 @@ fi
 tap="$(mktemp)"
 trap 'rm -f "$tap"' EXIT
 status=0
-node --test --test-concurrency="${KANADE_TEST_CONCURRENCY:-3}" --test-timeout=900000 \
+node --test --test-concurrency="${KANADE_TEST_CONCURRENCY:-2}" --test-timeout=900000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "${files[@]}" || status=$?

@@ -333,7 +333,8 @@ for (const v of bothServerVersions()) {
 
       const nc = await c.connect();
       await addStream(nc, "HA", { num_replicas: 3 });
-      await nc.jetstream().publish("HA.x", jc.encode({ ok: true }));
+      // The create can answer before the new stream's leader takes messages (no responders, 503).
+      await waitFor("first publish to the new R3 stream", () => nc.jetstream().publish("HA.x", jc.encode({ ok: true })));
       const info = await jsApi<{ cluster: { leader: string; replicas: { name: string }[] }; config: { num_replicas: number } }>(
         nc,
         "$JS.API.STREAM.INFO.HA",

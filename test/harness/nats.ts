@@ -589,6 +589,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
 
 /** Starts a JetStream cluster of `size` nodes on loopback routes. */
 export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<NatsCluster> {
+  // A cluster formed under heavy load (the suite runs files side by side on two
+  // cores) now and then never agrees on a meta leader or never places an R3
+  // stream; a fresh one does. The test that asked for it is not about that.
+  try {
+    return await startClusterOnce(size, opts);
+  } catch (err) {
+    if (!/no agreed JetStream meta leader|no R\d+ placement/.test(String(err))) throw err;
+    return startClusterOnce(size, opts);
+  }
+}
+
+async function startClusterOnce(size: number, opts: ServerOptions): Promise<NatsCluster> {
   const bin = opts.bin ?? defaultBin();
   serverVersion(bin); // fail fast, before creating anything
   const root = mkdtempSync(join(tmpdir(), "kanade-natsc-"));
