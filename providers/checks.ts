@@ -19,8 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type NatsConnection } from "nats";
 import { type z } from "zod";
 import { brokerConnection, closeConnections, connectionConfig, jsApi, resolveSettings, serverInfo } from "./connection.ts";
-import { ERR, JetStreamError } from "./errors.ts";
-import { type StreamInfo, contentLost, optInHint } from "./guard.ts";
+import { contentLost, optInHint, streamInfo } from "./guard.ts";
 import { type KeyValueArgs, keyValueKind } from "./keyValue.ts";
 import { type Kind, type ManagedInputs } from "./lifecycle.ts";
 import { type ObjectStoreArgs, objectStoreKind } from "./objectStore.ts";
@@ -497,14 +496,8 @@ async function removalProblems(nc: NatsConnection, removed: ReadonlySet<string>,
     for (const stream of removed) {
         const name = resourceNameOf(stream);
         if (allowsDataLoss(name)) continue;
-        let info: StreamInfo;
-        try {
-            info = await jsApi<StreamInfo>(nc, `STREAM.INFO.${stream}`);
-        } catch (err) {
-            if (err instanceof JetStreamError && err.errCode === ERR.streamNotFound) continue;
-            throw err;
-        }
-        const lost = contentLost(info.state);
+        const info = await streamInfo(nc, stream);
+        const lost = info && contentLost(info.state);
         if (lost) problems.push(`${describeStream(stream)} is no longer declared, so up would delete it, and it holds ${lost}. ${optInHint(name)}`);
     }
     return problems;
@@ -585,9 +578,10 @@ export interface CheckResourcesOptions {
  * and no longer declares whose subjects one declared resource takes; alias
  * those resources to their old Pulumi names so Pulumi plans one replacement.
  */
-export async function checkResources(specs: ResourceSpec[], opts: CheckResourcesOptions = {}): Promise<Renames> {
+export async function checkResources(specs: (ResourceSpec | (ResourceSpec & Declared))[], opts: CheckResourcesOptions = {}): Promise<Renames> {
     try {
-        const resources = specs.map(declared);
+        // Resources a program already declared (the fleet's entries) are not parsed again.
+        const resources = specs.map((spec) => ("config" in spec ? spec : declared(spec)));
         const raw = pulumi.runtime.allConfig();
         const { get, namespace } = connectionConfig((key) => raw[key], pulumi.getProject());
         const nc = await brokerConnection(resolveSettings(get, process.env, namespace));

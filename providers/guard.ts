@@ -10,6 +10,9 @@
 // stream's excess over max_msgs / max_bytes (and refuses writes until it is
 // below), 2.9 drops it. All of these count as a loss: which server line runs
 // the stream can change, and a limit is a promise to drop what exceeds it.
+import { type NatsConnection } from "nats";
+import { jsApi } from "./connection.ts";
+import { ERR, JetStreamError } from "./errors.ts";
 import { effective } from "./plan.ts";
 import { type Field, type StreamConfig } from "./rules.ts";
 import { formatDuration, formatSize } from "./units.ts";
@@ -27,6 +30,16 @@ export interface StreamState {
 export interface StreamInfo {
     config: StreamConfig;
     state: StreamState;
+}
+
+/** The stream as the broker holds it now, or undefined when it does not exist. */
+export async function streamInfo(nc: NatsConnection, stream: string): Promise<StreamInfo | undefined> {
+    try {
+        return await jsApi<StreamInfo>(nc, `STREAM.INFO.${stream}`);
+    } catch (err) {
+        if (err instanceof JetStreamError && err.errCode === ERR.streamNotFound) return undefined;
+        throw err;
+    }
 }
 
 /** Messages per subject, fetched only when a per-subject limit is lowered (it can be a long list). */

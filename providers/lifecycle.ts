@@ -13,8 +13,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CONNECTION_NAMESPACE, type ConfigGetter, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
-import { ERR, JetStreamError, resourceError } from "./errors.ts";
-import { type StreamInfo, contentLost, limitLosses, optInHint } from "./guard.ts";
+import { resourceError } from "./errors.ts";
+import { type StreamInfo, contentLost, limitLosses, optInHint, streamInfo } from "./guard.ts";
 import { type Registration, REGISTRY_BUCKET, REGISTRY_STREAM, claim, registration, release } from "./ownership.ts";
 import { compact } from "./mapping.ts";
 import { type FieldChange, compare, createRefusals, describeChange, forServer, updateRefusals } from "./plan.ts";
@@ -109,15 +109,6 @@ function requestFor(config: StreamConfig, b: Broker): StreamConfig {
         throw new Error(`replicas ${replicas} needs a JetStream cluster, but nats-server ${b.versionText} at ${b.nc.getServer()} runs alone: use replicas 1`);
     }
     return forServer(config, b.version, b.versionText);
-}
-
-async function streamInfo(nc: Awaited<ReturnType<typeof brokerConnection>>, stream: string): Promise<StreamInfo | undefined> {
-    try {
-        return await jsApi<StreamInfo>(nc, `STREAM.INFO.${stream}`);
-    } catch (err) {
-        if (err instanceof JetStreamError && err.errCode === ERR.streamNotFound) return undefined;
-        throw err;
-    }
 }
 
 /** Messages per subject of the stream (STREAM.INFO with subjects_filter, page by page). */
