@@ -39,6 +39,9 @@ export const stackConfig = z.strictObject({
     natsTlsCa: z.string().optional(),
     natsTlsCert: z.string().optional(),
     natsTlsKey: z.string().optional(),
+    /** The JetStream domain, or a custom API prefix, whose JetStream the fleet lives in (a leaf node's, another account's). */
+    jsDomain: z.string().optional(),
+    jsApiPrefix: z.string().optional(),
     /** Monitoring endpoints (http://host:8222), so preview can check the servers' own storage. */
     monitorUrls: z.array(z.url()).default([]),
     /** The backend bootstrap revision whose fleet this stack runs. */
@@ -73,7 +76,7 @@ export function parseStackConfig(raw: Record<string, string>): StackConfig {
         if (namespace !== NAMESPACE) continue;
         // Connection settings stay text (the providers parse them); the rest
         // arrives as JSON when it is a number, boolean, list or map.
-        ours[name] = name === "servers" || name.startsWith("nats") ? value : parseValue(value);
+        ours[name] = name === "servers" || name.startsWith("nats") || name.startsWith("js") ? value : parseValue(value);
     }
     const parsed = stackConfig.safeParse(ours);
     if (!parsed.success) {

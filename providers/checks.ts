@@ -18,7 +18,8 @@ import { get as httpsGet } from "node:https";
 import * as pulumi from "@pulumi/pulumi";
 import { type NatsConnection } from "nats";
 import { type z } from "zod";
-import { brokerConnection, closeConnections, connectionConfig, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { describeTarget } from "./apiPrefix.ts";
+import { apiTarget, brokerConnection, closeConnections, connectionConfig, jsApi, resolveSettings, serverInfo } from "./connection.ts";
 import { contentLost, optInHint, streamInfo } from "./guard.ts";
 import { type KeyValueArgs, keyValueKind } from "./keyValue.ts";
 import { type Kind, type ManagedInputs } from "./lifecycle.ts";
@@ -356,6 +357,9 @@ async function brokerStreams(nc: NatsConnection): Promise<StreamConfig[]> {
 
 /** The cluster's size from the connected server's INFO: `connect_urls` lists every server the cluster announces to clients. */
 function clusterSize(nc: NatsConnection): ClusterSize {
+    // The connected servers announce their own cluster, not that of another domain's or account's JetStream.
+    const target = apiTarget(nc);
+    if (target) return { source: `the servers of the ${describeTarget(target)} are not announced to clients` };
     const info = serverInfo(nc);
     const at = `nats-server ${info.version} at ${nc.getServer()}`;
     if (!info.cluster) return { size: 1, source: `${at} runs alone (not in a cluster)` };
@@ -442,7 +446,8 @@ async function serverStorage(nc: NatsConnection, entries: Declared[], broker: Br
     if (monitorUrls.length) {
         answers = await Promise.all(monitorUrls.map((url) => fetchJsz(url, advice).then((jsz) => ({ where: `the server at ${url}`, jsz }), (err: Error) => ({ where: url, err }))));
     } else {
-        answers = await systemJsz(nc);
+        // The system account answers for the servers it reaches, not for those of another domain's or account's JetStream.
+        answers = apiTarget(nc) ? [] : await systemJsz(nc);
         if (!answers.length) {
             const total = totalReserved(entries);
             plan.warnings.push(`cannot check that each server's JetStream store can hold the reservation of ${advice.whole} ` +

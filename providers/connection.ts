@@ -5,15 +5,19 @@
 import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { type ConnectionOptions, type NatsConnection, type ServerInfo, connect, credsAuthenticator, nkeyAuthenticator, nkeys } from "nats";
-import { NodeTransport } from "nats/lib/src/node_transport.js";
+import { type ApiTarget, DEFAULT_API_PREFIX, describeTarget, newestForApiLevel, resolveApiTarget, targetName, unreachableAdvice } from "./apiPrefix.ts";
 import { ERR, JetStreamError, TRANSIENT } from "./errors.ts";
+// Also fixes how nats.js opens connections, for every connect here.
+import { closedByVerifyingServer } from "./natsWorkarounds.ts";
 import { atLeast, parseVersion } from "./rules.ts";
+import { type TlsMaterial, resolveTls } from "./tlsMaterial.ts";
+import { tlsRefusal } from "./tlsRefusal.ts";
 
 /** Reads one connection key (`servers`, `natsUser`, ...) of the stack config, or undefined. */
 export type ConfigGetter = (key: string) => string | undefined;
 
 /** The config keys of the connection, read through a ConfigGetter. */
-export const CONNECTION_KEYS = ["servers", "natsUser", "natsPassword", "natsToken", "natsCreds", "natsNkeySeed", "natsTlsCa", "natsTlsCert", "natsTlsKey"] as const;
+export const CONNECTION_KEYS = ["servers", "natsUser", "natsPassword", "natsToken", "natsCreds", "natsNkeySeed", "natsTlsCa", "natsTlsCert", "natsTlsKey", "jsDomain", "jsApiPrefix"] as const;
 
 /**
  * The namespace of the connection settings a program using this package sets
@@ -44,11 +48,14 @@ export interface ConnectionSettings {
     /** Normalised `nats://host:port` / `tls://host:port`, validated. */
     servers: string[];
     credentials?: Credentials;
-    tls?: { caFile?: string; certFile?: string; keyFile?: string };
+    /** PEM text, read and checked, and where it came from (tlsMaterial.ts): nats.js passes the PEM to Node's tls.connect as it is. */
+    tls?: TlsMaterial;
     /** A tls:// URL: the connection must be encrypted, even to a server that only offers TLS. */
     requireTls: boolean;
     /** The config namespace the keys were read from, for messages (`<namespace>:servers`). */
     namespace: string;
+    /** Another domain's or account's JetStream (apiPrefix.ts); absent: the connected account's own. */
+    jetstream?: ApiTarget;
 }
 
 const DEFAULT_PORT = 4222;
@@ -56,7 +63,8 @@ const DEFAULT_PORT = 4222;
 /**
  * Connection settings from stack config, falling back to the environment the
  * way the nats CLI reads it (NATS_URL, NATS_USER, NATS_PASSWORD, NATS_TOKEN,
- * NATS_CREDS and NATS_NKEY as file paths, NATS_CA, NATS_CERT, NATS_KEY).
+ * NATS_CREDS and NATS_NKEY as file paths, NATS_CA, NATS_CERT, NATS_KEY as
+ * file paths or PEM text).
  *
  * Exactly one authentication method is sent. Its source: the stack config
  * (Pulumi secrets) when it sets any credential, otherwise the environment;
@@ -71,18 +79,15 @@ export function resolveSettings(config: ConfigGetter, env: NodeJS.ProcessEnv = p
         throw new Error(`no NATS servers configured: set ${namespace}:servers in the stack config or NATS_URL in the environment`);
     }
     const servers = serverUrls(list, fromConfig !== undefined ? `${namespace}:servers` : "NATS_URL", namespace);
-    const tls = {
-        caFile: config("natsTlsCa") ?? env.NATS_CA,
-        certFile: config("natsTlsCert") ?? env.NATS_CERT,
-        keyFile: config("natsTlsKey") ?? env.NATS_KEY,
-    };
+    const tls = resolveTls(config, env, namespace);
     const stack = stackCredentials(config, namespace);
     return {
         servers: servers.map((s) => s.url),
         credentials: chooseCredentials(Object.values(stack).some((c) => c.value) ? stack : envCredentials(env)),
-        tls: tls.caFile || tls.certFile || tls.keyFile ? tls : undefined,
+        tls,
         requireTls: servers.some((s) => s.tls),
         namespace,
+        jetstream: resolveApiTarget(config, env, namespace),
     };
 }
 
@@ -214,20 +219,12 @@ function options(s: ConnectionSettings): ConnectionOptions {
     else if (c?.kind === "token") opts.token = c.token;
     else if (c?.kind === "user") Object.assign(opts, { user: c.user, pass: c.password });
     // An empty tls object still makes nats.js refuse a server without TLS.
-    if (s.tls || s.requireTls) opts.tls = { ...s.tls };
+    if (s.tls || s.requireTls) {
+        const { from: _names, ...pem } = s.tls ?? { from: {} };
+        opts.tls = pem;
+    }
     return opts;
 }
-
-// nats.js 2.29 leaves the socket of a connect attempt open when its timeout
-// fires before the server's INFO (a frozen server, a port that accepts and
-// never writes): NodeTransport.close() skips a transport that never finished
-// the handshake, and that socket keeps the process alive for good. Destroy it
-// first, as @nats-io/transport-node 3 does.
-const closeTransport = NodeTransport.prototype.close;
-NodeTransport.prototype.close = function (this: NodeTransport, err?: Error) {
-    if (!this.connected) this.socket?.destroy();
-    return closeTransport.call(this, err);
-};
 
 const connections = new Map<string, Promise<NatsConnection>>();
 
@@ -243,6 +240,7 @@ export function brokerConnection(s: ConnectionSettings): Promise<NatsConnection>
         const attempt: Promise<NatsConnection> = connect(options(s)).then(
             (nc) => {
                 if (nc.info) infoAtConnect.set(nc, nc.info);
+                if (s.jetstream) apiTargets.set(nc, s.jetstream);
                 configuredServers.set(nc, s.servers);
                 void nc.closed().then(() => {
                     if (connections.get(key) === attempt) connections.delete(key);
@@ -263,6 +261,17 @@ export function brokerConnection(s: ConnectionSettings): Promise<NatsConnection>
 // nats.js clears a connection's server info while it reconnects.
 const infoAtConnect = new WeakMap<NatsConnection, ServerInfo>();
 const configuredServers = new WeakMap<NatsConnection, string[]>();
+const apiTargets = new WeakMap<NatsConnection, ApiTarget>();
+
+/** The JetStream this connection's requests go to, when not the connected account's own. */
+export function apiTarget(nc: NatsConnection): ApiTarget | undefined {
+    return apiTargets.get(nc);
+}
+
+/** The JetStream API prefix of this connection's requests: `$JS.API`, `$JS.<domain>.API` or a custom one. */
+export function apiPrefix(nc: NatsConnection): string {
+    return apiTargets.get(nc)?.prefix ?? DEFAULT_API_PREFIX;
+}
 
 /** What the connected nats-server said of itself (version, cluster), also while reconnecting. */
 export function serverInfo(nc: NatsConnection): ServerInfo {
@@ -285,7 +294,8 @@ const PROBE_TIMEOUT_MS = 2000;
  * connected server, of its advertised peers and of the configured servers
  * that send their INFO within 2 s. Not seen: servers that are down, and the
  * peers of a cluster that sets no_advertise unless they are configured here.
- * Learned once per connection.
+ * With a domain or API prefix (apiPrefix.ts), no newer than the line the
+ * API level of that JetStream allows. Learned once per connection.
  */
 export function brokerVersion(nc: NatsConnection): Promise<string> {
     let pending = lowestVersions.get(nc);
@@ -295,9 +305,23 @@ export function brokerVersion(nc: NatsConnection): Promise<string> {
         const peers = new Set([...(info.connect_urls ?? []), ...(configuredServers.get(nc) ?? []).map(hostPort)]);
         // The connected server's version is known: probing it again would be a second connection to it.
         peers.delete(hostPort(nc.getServer()));
-        pending = Promise.all([...peers].map(probeVersion)).then((found) =>
-            found.reduce<string>((lowest, v) => (v && !atLeast(parseVersion(v), parseVersion(lowest)) ? v : lowest), info.version));
+        const lower = (a: string, b: string | undefined) => (b && !atLeast(parseVersion(b), parseVersion(a)) ? b : a);
+        pending = Promise.all([...peers].map(probeVersion)).then(async (found) => {
+            const lowest = found.reduce<string>(lower, info.version);
+            const target = apiTargets.get(nc);
+            if (!target) return lowest;
+            const { api } = await jsApi<{ api?: { level?: number } }>(nc, "INFO");
+            const newest = newestForApiLevel(api?.level);
+            if (!newest) return lowest;
+            // The level bounds a line, not a patch: only a newer line than it allows is lowered.
+            const [major, minor] = parseVersion(newest);
+            if (!atLeast(parseVersion(lowest), [major, minor + 1, 0])) return lowest;
+            // Messages print this version: say where it comes from.
+            return `${newest} (the newest the API level of the ${targetName(target)} allows)`;
+        });
         lowestVersions.set(nc, pending);
+        // A domain not reachable yet is asked again by the next call.
+        pending.catch(() => lowestVersions.delete(nc));
     }
     return pending;
 }
@@ -338,6 +362,8 @@ function connectError(s: ConnectionSettings, err: unknown): Error {
     const where = s.servers.join(",");
     const code = (err as { code?: string }).code ?? "";
     const reason = err instanceof Error ? err.message : String(err);
+    const refusal = tlsRefusal(err, s.tls, s.namespace, closedByVerifyingServer(err));
+    if (refusal) return new Error(`cannot reach NATS at ${where}: ${refusal}`);
     if (/AUTHORIZATION|AUTHENTICATION/i.test(code) || /authoriz|authenticat/i.test(reason)) {
         const c = s.credentials;
         const sent = c
@@ -365,7 +391,7 @@ const MAX_BACKOFF_MS = 2000;
 const IDEMPOTENT = ["INFO", "STREAM.INFO", "STREAM.LIST", "STREAM.NAMES", "STREAM.MSG.GET", "STREAM.CREATE", "STREAM.UPDATE", "STREAM.DELETE"];
 
 /**
- * Whether a JetStream API request (subject without `$JS.API.`) may be sent
+ * Whether a JetStream API request (subject without its API prefix) may be sent
  * again when the broker did not answer it or answered "try again". Reads may
  * (infos, lists, names, a stored message);
  * so may CREATE and UPDATE, which jsApi repeats with the same body: the server
@@ -389,7 +415,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * that means "try again" (errors.ts TRANSIENT).
  */
 export async function jsApi<T>(nc: NatsConnection, subject: string, body?: unknown): Promise<T> {
-    const full = `$JS.API.${subject}`;
+    const full = `${apiPrefix(nc)}.${subject}`;
     const policy = retryPolicy(subject);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const started = Date.now();
@@ -410,6 +436,10 @@ export async function jsApi<T>(nc: NatsConnection, subject: string, body?: unkno
     }
 }
 
+// Connections whose JetStream API answered at least once: from then on, no
+// responders is a restart or a leader election, worth waiting for.
+const answered = new WeakSet<NatsConnection>();
+
 /** One request: the broker's JSON, or why it did not answer that may pass; anything else throws. */
 async function attemptRequest(
     nc: NatsConnection,
@@ -419,20 +449,28 @@ async function attemptRequest(
 ): Promise<{ json: { error?: { err_code: number; description: string } } } | { transient: string }> {
     try {
         const reply = await nc.request(full, payload, { timeout });
-        return { json: JSON.parse(new TextDecoder().decode(reply.data)) };
+        const json = JSON.parse(new TextDecoder().decode(reply.data));
+        answered.add(nc);
+        return { json };
     } catch (err) {
         const code = (err as { code?: string }).code;
+        const target = apiTargets.get(nc);
+        const via = target ? ` through the ${describeTarget(target)}` : "";
         // nats.js fails pending requests with TIMEOUT when the connection closes.
         if (nc.isClosed()) {
-            throw new Error(`lost the connection to NATS${nc.getServer() ? ` at ${nc.getServer()}` : ""} during ${full} (the broker went away and did not come back within the reconnect attempts)`);
+            throw new Error(`lost the connection to NATS${nc.getServer() ? ` at ${nc.getServer()}` : ""} during ${full}${via} (the broker went away and did not come back within the reconnect attempts)`);
         }
         if (code === "503") {
             const server = serverInfo(nc);
-            if (!server.jetstream) throw new Error(`JetStream is not enabled on the broker (nats-server ${server.version} at ${nc.getServer()}, no responders for ${full}): enable jetstream in its config`);
-            return { transient: "no JetStream responders on the broker (503: a server restarting, or JetStream without a leader): check that the broker's servers are up, then run again" };
+            // A domain or prefix that never answered is not there (a typo, a leaf node not connected): no use waiting.
+            if (target && !answered.has(nc)) {
+                throw new Error(`the ${describeTarget(target)} is not reachable from NATS at ${nc.getServer()} (no responders for ${full}): ${unreachableAdvice(target)}`);
+            }
+            if (!target && !server.jetstream) throw new Error(`JetStream is not enabled on the broker (nats-server ${server.version} at ${nc.getServer()}, no responders for ${full}): enable jetstream in its config`);
+            return { transient: `no JetStream responders ${target ? via.trim() : "on the broker"} (503: a server restarting, a leaf node reconnecting, or JetStream without a leader): check that the broker's servers are up, then run again` };
         }
         if (code === "TIMEOUT") {
-            return { transient: `the broker did not answer within ${Math.round(timeout / 1000)}s (TIMEOUT: JetStream without quorum, or a server frozen): check that a majority of the cluster's servers are up (nats server report jetstream), then run again` };
+            return { transient: `the broker did not answer within ${Math.round(timeout / 1000)}s${via} (TIMEOUT: JetStream without quorum, or a server frozen): check that a majority of the cluster's servers are up (nats server report jetstream), then run again` };
         }
         throw err;
     }

@@ -14,7 +14,7 @@ import { type NatsConnection } from "nats";
 import { jsApi } from "./connection.ts";
 import { ERR, JetStreamError } from "./errors.ts";
 import { effective } from "./plan.ts";
-import { type Field, type StreamConfig } from "./rules.ts";
+import { type Field, MANAGED_FIELDS, type StreamConfig } from "./rules.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
 /** The parts of STREAM.INFO's state the judgement reads. */
@@ -25,6 +25,8 @@ export interface StreamState {
     first_ts?: string;
     /** Consumers on the stream: durable ones are state that a delete loses too. */
     consumer_count?: number;
+    /** The last message's sequence: a stream made anew counts from 1 (or its first_seq) again. */
+    last_seq?: number;
 }
 
 export interface StreamInfo {
@@ -136,4 +138,23 @@ export function optInHint(name: string): string {
     return "Set allowDataLoss: true on the resource to proceed (in the kanade fleet: " +
         `\`pulumi config set --path kanade-jetstream:overrides.${name}.allowDataLoss true\`, or kanade-jetstream:allowDataLoss for every resource), ` +
         "or move the data first";
+}
+
+const MANAGED = new Set<string>(MANAGED_FIELDS);
+
+/**
+ * What a replacement does not carry over from the stream it deletes, besides
+ * what contentLost names (refused without the opt-in): its sequence numbers,
+ * and settings this program does not manage (a newer server's, or the
+ * deprecated template_owner), which an update keeps but a create cannot know.
+ */
+export function notCarriedOver(existing: StreamInfo, desired: StreamConfig): string[] {
+    const unset = (v: unknown) => v === undefined || v === null || v === "" || v === false || (typeof v === "object" && Object.keys(v).length === 0);
+    const unmanaged = Object.entries(existing.config).filter(([k, v]) => !MANAGED.has(k) && !unset(v)).map(([k]) => k);
+    const next = (existing.state.last_seq ?? 0) + 1;
+    return [
+        contentLost(existing.state),
+        next > 1 && (desired.first_seq ?? 1) < next ? `its sequence numbers (the next message would have been ${next}; the new stream starts at ${desired.first_seq ?? 1})` : undefined,
+        unmanaged.length ? `settings this program does not manage: ${unmanaged.join(", ")}` : undefined,
+    ].filter((p): p is string => p !== undefined);
 }

@@ -5,33 +5,30 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { type Kind, lifecycle } from "./lifecycle.ts";
-import { bytes, commonFromServer, commonToServer, compact, duration, nanos, republishFromServer, republishToServer, size } from "./mapping.ts";
+import { compact, nanos, republishFromServer, republishToServer } from "./mapping.ts";
 import { type Field, type StreamConfig, type StreamSource } from "./rules.ts";
 import * as s from "./schema.ts";
-import { STREAM_SETTINGS } from "./settings.ts";
+import { COMMON_SETTINGS, STREAM_SETTINGS, settingSchemas, settingsFromServer, settingsToServer } from "./settings.ts";
 import { JetStreamResource, type ResourceArgs } from "./resource.ts";
-import { size as sizeInput, UNLIMITED } from "./units.ts";
+
+// A bucket's ttl and value size are the stream's maxAge and maxMsgSize under other names.
+const { maxAge, maxMsgSize, subjectDeleteMarkerTtl } = STREAM_SETTINGS;
 
 const bucketSource = z.strictObject({ bucket: s.bucketName, external: s.external.optional() });
 
 export const keyValueInputs = z
     .strictObject({
         bucket: s.bucketName,
-        description: s.description,
+        ...settingSchemas(COMMON_SETTINGS),
         history: z.number().int().min(1).max(64).default(1),
-        ttl: s.maxAge.default(UNLIMITED),
-        maxBytes: sizeInput.default(UNLIMITED),
-        maxValueSize: sizeInput.default(UNLIMITED),
-        storage: s.storage,
-        replicas: s.replicas,
+        ttl: maxAge.schema,
+        maxValueSize: maxMsgSize.schema,
         compression: z.boolean().default(false),
-        placement: s.placement.optional(),
         republish: s.republish.optional(),
         mirror: bucketSource.optional(),
         sources: z.array(bucketSource).default([]),
-        metadata: s.metadata,
         /** TTL of the marker a key's removal by ttl or purge leaves (2.11+): nats.go's LimitMarkerTTL. */
-        markerTtl: STREAM_SETTINGS.subjectDeleteMarkerTtl.schema,
+        markerTtl: subjectDeleteMarkerTtl.schema,
         ...s.managedInputs,
     })
     .refine((i) => !(i.mirror && i.sources.length), { message: "a mirror cannot also have sources", path: ["mirror"] })
@@ -64,11 +61,11 @@ export const keyValueKind: Kind<typeof keyValueInputs> = {
     toStreamConfig: (i) =>
         compact({
             name: kvStreamName(i.bucket),
-            ...commonToServer(i),
+            ...settingsToServer(i, COMMON_SETTINGS),
             subjects: i.mirror || i.sources.length ? undefined : [`$KV.${i.bucket}.>`],
             max_msgs_per_subject: i.history,
-            max_age: nanos(i.ttl),
-            max_msg_size: bytes(i.maxValueSize),
+            max_age: maxAge.toServer(i.ttl),
+            max_msg_size: maxMsgSize.toServer(i.maxValueSize),
             discard: "new",
             allow_rollup_hdrs: true,
             deny_delete: true,
@@ -84,15 +81,15 @@ export const keyValueKind: Kind<typeof keyValueInputs> = {
     fromStreamConfig: (c: StreamConfig) => {
         const out = {
             bucket: c.name.slice(PREFIX.length),
-            ...commonFromServer(c),
+            ...settingsFromServer(c, COMMON_SETTINGS),
             history: c.max_msgs_per_subject && c.max_msgs_per_subject > 0 ? c.max_msgs_per_subject : 1,
-            ttl: duration(c.max_age),
-            maxValueSize: size(c.max_msg_size),
+            ttl: maxAge.fromServer(c),
+            maxValueSize: maxMsgSize.fromServer(c),
             compression: c.compression === "s2",
             republish: republishFromServer(c.republish),
             mirror: c.mirror && sourceFromServer(c.mirror),
             sources: (c.sources ?? []).map(sourceFromServer),
-            markerTtl: STREAM_SETTINGS.subjectDeleteMarkerTtl.fromServer(c),
+            markerTtl: subjectDeleteMarkerTtl.fromServer(c),
         };
         return compact(out) as Omit<KeyValueInputs, "allowDataLoss">;
     },

@@ -12,9 +12,9 @@
 // ask the provider about deletes in preview.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CONNECTION_NAMESPACE, type ConfigGetter, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { CONNECTION_NAMESPACE, type ConfigGetter, apiTarget, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
 import { resourceError } from "./errors.ts";
-import { type StreamInfo, contentLost, limitLosses, optInHint, streamInfo } from "./guard.ts";
+import { type StreamInfo, contentLost, limitLosses, notCarriedOver, optInHint, streamInfo } from "./guard.ts";
 import { type Registration, REGISTRY_BUCKET, REGISTRY_STREAM, claim, registration, release } from "./ownership.ts";
 import { compact } from "./mapping.ts";
 import { type FieldChange, compare, createRefusals, describeChange, forServer, updateRefusals } from "./plan.ts";
@@ -105,7 +105,8 @@ type Broker = Awaited<ReturnType<typeof broker>>;
  */
 function requestFor(config: StreamConfig, b: Broker): StreamConfig {
     const replicas = config.num_replicas ?? 1;
-    if (replicas > 1 && !serverInfo(b.nc).cluster) {
+    // Through a domain or prefix the stream lives in another JetStream, whose cluster the connected server does not describe.
+    if (replicas > 1 && !apiTarget(b.nc) && !serverInfo(b.nc).cluster) {
         throw new Error(`replicas ${replicas} needs a JetStream cluster, but nats-server ${b.versionText} at ${b.nc.getServer()} runs alone: use replicas 1`);
     }
     return forServer(config, b.version, b.versionText);
@@ -184,9 +185,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
      * unsafe, judged against the broker as it is now: another stack owns the
      * stream; a replacement (a rename, or a setting the server cannot change
      * in place) would delete messages or consumers; lowered limits would drop
-     * messages; a rename would adopt a stream it must not.
+     * messages; a rename would adopt a stream it must not. And, for a
+     * replacement that may go ahead, what it will not carry over.
      */
-    const changeProblems = async (b: Broker, olds: Record<string, unknown>, news: Inputs, desired: StreamConfig): Promise<string[]> => {
+    const changeProblems = async (b: Broker, olds: Record<string, unknown>, news: Inputs, desired: StreamConfig): Promise<{ problems: string[]; note?: string }> => {
         // Old inputs, or (from tests and older layouts) outputs: only the name matters.
         const { __provider: _p, stream: _s, config: _c, schemaVersion: _v, ...oldRaw } = olds;
         const old = kind.schema.safeParse(oldRaw);
@@ -194,22 +196,27 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         const [existing, reg] = await Promise.all([streamInfo(b.nc, oldStream), registration(b.nc, oldStream)]);
         const problems = [ownershipProblem(oldStream, reg, news)];
         const renamed = oldStream !== desired.name;
+        let note: string | undefined;
         if (existing) {
             const blocking = compare(desired, existing.config, b.version).filter((c) => c.change === "replace").map((c) => kind.inputOf(c.field));
             if (renamed) blocking.unshift(kind.inputOf("name"));
+            const why = `replacing it (${[...new Set(blocking)].join(", ")} cannot change in place)`;
             const lost = blocking.length && !news.allowDataLoss ? contentLost(existing.state) : undefined;
             if (lost) {
-                problems.push(`replacing it (${[...new Set(blocking)].join(", ")} cannot change in place) deletes the stream ${oldStream}, and it holds ${lost} ` +
+                problems.push(`${why} deletes the stream ${oldStream}, and it holds ${lost} ` +
                     `that would be lost. Nothing was changed. ${optInHint(kind.nameOf(news))}`);
             } else if (!blocking.length) {
                 problems.push(await shrinkProblem(b, existing, desired, news, "the update"));
                 problems.push(...updateRefusals(compare(desired, existing.config, b.version)));
+            } else {
+                const dropped = notCarriedOver(existing, desired);
+                if (dropped.length) note = `${why} deletes the stream ${oldStream} and creates it anew without: ${dropped.join("; ")}`;
             }
             // A replacement creates the stream anew, with what a create cannot carry.
             if (blocking.length) problems.push(...creationRefusals(desired));
         }
         if (renamed) problems.push(...(await adoptionProblems(b, news, desired)).problems);
-        return problems.filter((p): p is string => p !== undefined);
+        return { problems: problems.filter((p): p is string => p !== undefined), note };
     };
 
     /** What the server refuses to create (a create, or the create half of a replacement), naming the input. */
@@ -292,6 +299,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     return { inputs: inputs as Record<string, unknown> };
                 }
                 let problems: string[];
+                let note: string | undefined;
                 try {
                     // Settings this server cannot store are create's to report, with its advice.
                     const desired = kind.toStreamConfig(inputs);
@@ -301,12 +309,14 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     // no olds), whose existing stream the replacement deletes
                     // first: that step was judged with its olds already.
                     const replacing = replacementOptIns.has(desired.name);
-                    problems = Object.keys(olds ?? {}).length
-                        ? await changeProblems(b, olds, inputs, desired)
-                        : replacing ? [] : (await adoptionProblems(b, inputs, desired)).problems;
+                    if (Object.keys(olds ?? {}).length) ({ problems, note } = await changeProblems(b, olds, inputs, desired));
+                    else problems = replacing ? [] : (await adoptionProblems(b, inputs, desired)).problems;
                 } catch (err) {
                     throw resourceError(resource, "planning", err);
                 }
+                // A dynamic provider has no line to the engine's log: its
+                // stderr is what the CLI shows, among the stack's diagnostics.
+                if (note && !problems.length) console.warn(`warning: ${resource}: ${note}`);
                 return { inputs: inputs as Record<string, unknown>, failures: problems.length ? problems.map((p) => ({ property: "", reason: `${resource}: ${p}` })) : undefined };
             }
             const at = (path: PropertyKey[]) => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], raw);

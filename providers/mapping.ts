@@ -1,8 +1,8 @@
 // Conversions between the camelCase inputs and the broker's snake_case
-// config for the settings all three kinds share.
+// config, for the rows of settings.ts and the kinds' own mappings.
 import { z } from "zod";
 import { placement, republish } from "./schema.ts";
-import { type StreamConfig, userMetadata } from "./rules.ts";
+import { type StreamConfig } from "./rules.ts";
 import { durationToNanos, formatDuration, formatSize, sizeToBytes } from "./units.ts";
 
 type Placement = z.infer<typeof placement>;
@@ -40,30 +40,3 @@ export function metadataToServer(m: Record<string, string>): Record<string, stri
     return Object.keys(m).length ? m : undefined;
 }
 
-
-/** The settings every kind has, in server form. */
-export function commonToServer(i: {
-    description: string; maxBytes: string; storage: "file" | "memory"; replicas: number;
-    placement?: Placement; metadata: Record<string, string>;
-}): Partial<StreamConfig> {
-    return {
-        description: i.description || undefined,
-        max_bytes: bytes(i.maxBytes),
-        storage: i.storage,
-        num_replicas: i.replicas,
-        placement: placementToServer(i.placement),
-        metadata: metadataToServer(i.metadata),
-    };
-}
-
-/** The settings every kind has, back in input form. */
-export function commonFromServer(c: StreamConfig) {
-    return {
-        description: c.description ?? "",
-        maxBytes: size(c.max_bytes),
-        storage: c.storage ?? "file",
-        replicas: c.num_replicas ?? 1,
-        ...(placementFromServer(c.placement) ? { placement: placementFromServer(c.placement) } : {}),
-        metadata: userMetadata(c.metadata),
-    };
-}

@@ -5,22 +5,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { type Kind, lifecycle } from "./lifecycle.ts";
-import { commonFromServer, commonToServer, compact, duration, nanos } from "./mapping.ts";
+import { compact } from "./mapping.ts";
 import { type Field, type StreamConfig } from "./rules.ts";
 import * as s from "./schema.ts";
+import { COMMON_SETTINGS, STREAM_SETTINGS, settingSchemas, settingsFromServer, settingsToServer } from "./settings.ts";
 import { JetStreamResource, type ResourceArgs } from "./resource.ts";
-import { size as sizeInput, UNLIMITED } from "./units.ts";
+
+// A store's ttl is the stream's maxAge under another name.
+const { maxAge } = STREAM_SETTINGS;
 
 export const objectStoreInputs = z.strictObject({
     bucket: s.bucketName,
-    description: s.description,
-    ttl: s.maxAge.default(UNLIMITED),
-    maxBytes: sizeInput.default(UNLIMITED),
-    storage: s.storage,
-    replicas: s.replicas,
+    ...settingSchemas(COMMON_SETTINGS),
+    ttl: maxAge.schema,
     compression: z.boolean().default(false),
-    placement: s.placement.optional(),
-    metadata: s.metadata,
     ...s.managedInputs,
 });
 
@@ -43,9 +41,9 @@ export const objectStoreKind: Kind<typeof objectStoreInputs> = {
     toStreamConfig: (i) =>
         compact({
             name: objectStreamName(i.bucket),
-            ...commonToServer(i),
+            ...settingsToServer(i, COMMON_SETTINGS),
             subjects: [`$O.${i.bucket}.C.>`, `$O.${i.bucket}.M.>`],
-            max_age: nanos(i.ttl),
+            max_age: maxAge.toServer(i.ttl),
             discard: "new",
             allow_rollup_hdrs: true,
             allow_direct: true,
@@ -53,8 +51,8 @@ export const objectStoreKind: Kind<typeof objectStoreInputs> = {
         }),
     fromStreamConfig: (c: StreamConfig) => ({
         bucket: c.name.slice(PREFIX.length),
-        ...commonFromServer(c),
-        ttl: duration(c.max_age),
+        ...settingsFromServer(c, COMMON_SETTINGS),
+        ttl: maxAge.fromServer(c),
         compression: c.compression === "s2",
     }),
 };

@@ -11,7 +11,8 @@
 // them alike.
 import { setTimeout as sleep } from "node:timers/promises";
 import { headers, type NatsConnection } from "nats";
-import { jsApi } from "./connection.ts";
+import { DEFAULT_API_PREFIX } from "./apiPrefix.ts";
+import { apiPrefix, jsApi } from "./connection.ts";
 import { ERR, JetStreamError } from "./errors.ts";
 
 /**
@@ -25,6 +26,20 @@ export const REGISTRY_BUCKET = "kanade-jetstream-owners";
 export const REGISTRY_STREAM = `KV_${REGISTRY_BUCKET}`;
 
 const keySubject = (stream: string) => `$KV.${REGISTRY_BUCKET}.${stream}`;
+
+/**
+ * Where a write of the key goes. Through a domain or an API prefix, as
+ * nats.go and nats.js put to a KV bucket (useJSPfx): `<prefix>.$KV.<bucket>.<key>`,
+ * which the target's servers map back to `$KV.<bucket>.<key>` (domains:
+ * the server's own `$JS.<domain>.API.$KV.>` mapping; accounts: the import
+ * of `$KV.>` under `<prefix>.$KV.>`). A plain `$KV.` publish would land in
+ * the connected account's own JetStream, or nowhere.
+ */
+function writeSubject(nc: NatsConnection, stream: string): string {
+    const prefix = apiPrefix(nc);
+    return prefix === DEFAULT_API_PREFIX ? keySubject(stream) : `${prefix}.${keySubject(stream)}`;
+}
+
 const NO_MESSAGE = 10037;
 const WRONG_LAST_SEQUENCE = 10071;
 const TIMEOUT_MS = 10_000;
@@ -69,22 +84,23 @@ async function write(nc: NatsConnection, stream: string, value: string, expected
         h.set("KV-Operation", "PURGE");
         h.set("Nats-Rollup", "sub");
     }
+    const subject = writeSubject(nc, stream);
     let reply;
     try {
-        reply = await nc.request(keySubject(stream), value, { headers: h, timeout: TIMEOUT_MS });
+        reply = await nc.request(subject, value, { headers: h, timeout: TIMEOUT_MS });
     } catch (err) {
         if ((err as { code?: string }).code === "503") throw new NoRegistry();
         // The broker went away, or (a timeout or a permissions violation) the user may not publish there.
-        throw new Error(`cannot write the ownership registry's entry for ${stream} (${keySubject(stream)}): ${(err as Error).message}` +
+        throw new Error(`cannot write the ownership registry's entry for ${stream} (${subject}): ${(err as Error).message}` +
             (nc.isClosed() ? "; the connection to NATS was lost: run up again once the broker is back"
-                : `; check that the broker is up and that the deploying NATS user has publish rights on $KV.${REGISTRY_BUCKET}.>`));
+                : `; check that the broker is up and that the deploying NATS user has publish rights on ${subject.slice(0, -stream.length)}>`));
     }
     const ack = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { err_code: number; description: string } };
     if (ack.error?.err_code === WRONG_LAST_SEQUENCE) {
         throw new Error(`the ownership registry's entry for ${stream} (bucket ${REGISTRY_BUCKET}) changed while this step ran ` +
             "(another stack registered or released it): nothing was changed; run preview again to see who owns it now");
     }
-    if (ack.error) throw new JetStreamError(ack.error.err_code, ack.error.description, keySubject(stream));
+    if (ack.error) throw new JetStreamError(ack.error.err_code, ack.error.description, subject);
 }
 
 /** Creates the registry bucket: KV layout, history 1, file storage, no caps. */
@@ -114,6 +130,10 @@ async function createRegistry(nc: NatsConnection, replicas: number): Promise<voi
  * first use with the resource's replicas.
  */
 export async function claim(nc: NatsConnection, stream: string, owner: string, expected: number, replicas: number): Promise<void> {
+    // Through a domain or prefix, a write to a registry not made yet gets no
+    // 503 (the connected server forwards it to the target, which drops it)
+    // but a timeout: make sure it exists first.
+    if (apiPrefix(nc) !== DEFAULT_API_PREFIX) await createRegistry(nc, replicas);
     try {
         await write(nc, stream, owner, expected, false);
     } catch (err) {

@@ -87,7 +87,10 @@ export function forServer(config: StreamConfig, version: Version, versionText: s
     const defaults = effective({ name: config.name });
     const unsupported: string[] = [];
     for (const field of MANAGED_FIELDS) {
-        const since = RULES[field].since;
+        const { since, part } = RULES[field] as { since: Version; part?: { name: string; since: Version; usedBy: (v: unknown) => boolean } };
+        if (part && body[field] !== undefined && !atLeast(version, part.since) && part.usedBy(body[field])) {
+            unsupported.push(`${field} with ${part.name} (needs nats-server >= ${part.since.join(".")})`);
+        }
         if (atLeast(version, since) || body[field] === undefined) continue;
         if (!sameValue(field, effective({ name: config.name, [field]: body[field] })[field], defaults[field])) {
             unsupported.push(`${field} (needs nats-server >= ${since.join(".")})`);

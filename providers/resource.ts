@@ -11,6 +11,7 @@
 // nothing is captured: no credentials, no environment.
 import * as pulumi from "@pulumi/pulumi";
 import type { StreamConfig } from "./rules.ts";
+import { refusePlainCredentials } from "./secrets.ts";
 
 export type KindName = "stream" | "keyValue" | "objectStore";
 
@@ -43,6 +44,7 @@ export abstract class JetStreamResource extends pulumi.CustomResource {
     declare readonly config: pulumi.Output<StreamConfig>;
 
     protected constructor(kind: KindName, type: string, name: string, args: object, opts?: pulumi.CustomResourceOptions) {
+        refusePlainCredentials();
         // The owner comes last: a resource always belongs to the stack declaring it.
         super(`pulumi-nodejs:dynamic/jetstream:${type}`, name,
             { ...args, owner: stackOwner(), stream: undefined, config: undefined, __provider: providerSource(kind) }, opts);

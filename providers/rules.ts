@@ -52,6 +52,7 @@ export interface StreamSource {
     opt_start_seq?: number;
     opt_start_time?: string;
     filter_subject?: string;
+    subject_transforms?: { src: string; dest: string }[];
     external?: { api: string; deliver?: string };
 }
 
@@ -83,6 +84,8 @@ interface Rule {
     change?: (from: unknown, to: unknown, v: Version) => Change;
     /** When this holds for the desired config, the server stores its own value whatever is sent: nothing to compare. */
     serverDecides?: (desired: StreamConfig) => boolean;
+    /** A part of the field's value a later server introduced (older ones drop it silently), and whether a value uses it. */
+    part?: { name: string; since: Version; usedBy: (value: never) => boolean };
 }
 
 const V2_9: Version = [2, 9, 0];
@@ -121,8 +124,12 @@ export const RULES = {
         fill: (c) => (c.mirror ? undefined : c.max_age && c.max_age > 0 && c.max_age < TWO_MINUTES_NS ? c.max_age : TWO_MINUTES_NS),
     },
     placement: { since: V2_9 },
-    mirror: { since: V2_9, change: (_from, to, v) => (to === undefined && atLeast(v, [2, 12, 0]) ? "in-place" : "replace") },
-    sources: { since: V2_9 },
+    mirror: {
+        since: V2_9,
+        change: (_from, to, v) => (to === undefined && atLeast(v, [2, 12, 0]) ? "in-place" : "replace"),
+        part: { name: "subject_transforms", since: V2_10, usedBy: (m: StreamSource) => !!m.subject_transforms?.length },
+    },
+    sources: { since: V2_9, part: { name: "subject_transforms", since: V2_10, usedBy: (s: StreamSource[]) => s.some((x) => !!x.subject_transforms?.length) } },
     republish: { since: V2_9, change: (_f, _t, v) => (atLeast(v, V2_10) ? "in-place" : "replace") },
     allow_direct: { since: V2_9, fill: () => false },
     // A mirror of a stream the server can see gets the origin's allow_direct

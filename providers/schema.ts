@@ -41,6 +41,17 @@ export function subjectsOverlap(a: string, b: string): boolean {
     return true;
 }
 
+/** Whether every subject `a` matches is also matched by `b`. */
+export function subjectIsSubset(a: string, b: string): boolean {
+    const x = a.split(".");
+    const y = b.split(".");
+    for (let i = 0; i < x.length; i++) {
+        if (y[i] === ">") return true;
+        if (y[i] === undefined || x[i] === ">" || (y[i] !== "*" && (x[i] === "*" || x[i] !== y[i]))) return false;
+    }
+    return x.length === y.length;
+}
+
 /**
  * A property path as Pulumi prints one (`subjects[0]`, `mirror.name`,
  * `sources[1].filterSubject`), for check failures.
@@ -121,6 +132,61 @@ export const placement = z.strictObject({ cluster: z.string().min(1).optional(),
 export const republish = z.strictObject({ src: subject, dest: subject, headersOnly: z.boolean().default(false) });
 export const subjectTransform = z.strictObject({ src: subject, dest: z.string().min(1) });
 export const external = z.strictObject({ api: z.string().min(1), deliver: z.string().optional() });
+
+/**
+ * One of a source's or a mirror's subject transforms (2.10+): the messages
+ * of `src` taken, renamed to `dest` (none: kept as they are). Several make a
+ * multi-subject filter.
+ */
+export const sourceTransform = z.strictObject({ src: subject, dest: z.string().min(1).optional() });
+
+interface OriginInputs {
+    name: string;
+    filterSubject?: string;
+    subjectTransforms?: { src: string; dest?: string }[];
+    external?: { api: string };
+}
+
+/** What makes two sources the same to the server (composeIName): origin, domain, filters and transforms. */
+function sourceIdentity(o: OriginInputs): string {
+    const transforms = o.subjectTransforms?.length ? o.subjectTransforms : [{ src: o.filterSubject ?? ">", dest: undefined }];
+    return JSON.stringify([o.name, o.external?.api ?? null, transforms.map((t) => [t.src || ">", t.dest || ">"])]);
+}
+
+/** A stream's sources must differ (checkStreamCfg, 10140). */
+export function sourcesRule(i: { sources: OriginInputs[] }, ctx: z.core.$RefinementCtx<{ sources: OriginInputs[] }>): void {
+    const ids = i.sources.map(sourceIdentity);
+    ids.forEach((id, j) => {
+        const earlier = ids.indexOf(id);
+        if (earlier < j) {
+            ctx.addIssue({ code: "custom", path: ["sources", j], message: `repeats sources[${earlier}] (same stream, filter, transforms and domain): nats-server refuses it (10140 "duplicate source configuration detected")`, input: i });
+        }
+    });
+}
+
+/**
+ * checkStreamCfg's rules for a mirror's or a source's filter and
+ * transforms; the server words and numbers them differently for each.
+ */
+export function originRules(origin: "mirror" | "source") {
+    const [both, overlap] = origin === "mirror"
+        ? ['10150 "mirror with multiple subject transforms cannot also have a single subject filter"', '10152 "mirror subject filters can not overlap"']
+        : ['10144 "source with multiple subject transforms cannot also have a single subject filter"', '10147 "source filters can not overlap"'];
+    // A mirror's filters may not overlap at all; a source's may, unless one contains the other.
+    const clash = origin === "mirror" ? subjectsOverlap : (a: string, b: string) => subjectIsSubset(a, b) || subjectIsSubset(b, a);
+    return (o: OriginInputs, ctx: z.core.$RefinementCtx<OriginInputs>) => {
+        const transforms = o.subjectTransforms ?? [];
+        if (o.filterSubject !== undefined && transforms.length) {
+            ctx.addIssue({ code: "custom", path: ["filterSubject"], message: `cannot be combined with subjectTransforms: nats-server refuses it (${both}); put the filter in a transform's src`, input: o });
+        }
+        transforms.forEach((t, j) => {
+            const earlier = transforms.findIndex((u, k) => k < j && isSubject(t.src) && isSubject(u.src) && clash(t.src, u.src));
+            if (earlier >= 0) {
+                ctx.addIssue({ code: "custom", path: ["subjectTransforms", j, "src"], message: `clashes with subjectTransforms[${earlier}].src "${transforms[earlier].src}": nats-server refuses it (${overlap})`, input: o });
+            }
+        });
+    };
+}
 
 /**
  * Opting in to data loss: a step that would drop messages or consumers (a

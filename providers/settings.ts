@@ -1,28 +1,46 @@
-// The stream settings added with nats-server 2.10 to 2.12, one row each: the
-// input, its schema and default, the server field it becomes and back. Each
-// default is the server's own and sends nothing, so a config that sets none
-// of them is the one this program wrote before they existed. The server's
-// rules for each field (since, fill, change) are its row in rules.ts.
+// A stream's settings, one row each: the input, its schema and default, the
+// server field it becomes and how it reads back. The server's rules for each
+// field (since which version, what it fills in, in place or replace) are the
+// row of the same field in rules.ts: one table of what the server does,
+// keyed by field, and this one of what the program writes, keyed by input.
+// The defaults added with 2.10 to 2.12 are the server's own and send
+// nothing, so a config that sets none of them is the one this program wrote
+// before they existed.
 import { z } from "zod";
-import { compact, duration, nanos } from "./mapping.ts";
-import { type Field, type StreamConfig } from "./rules.ts";
-import { durationToNanos, duration as durationInput } from "./units.ts";
+import { bytes, compact, duration, metadataToServer, nanos, placementFromServer, placementToServer, republishFromServer, republishToServer, size } from "./mapping.ts";
+import { type Field, type StreamConfig, type StreamSource, userMetadata } from "./rules.ts";
+import * as s from "./schema.ts";
+import { durationToNanos, duration as durationInput, size as sizeInput, UNLIMITED } from "./units.ts";
 
-interface Setting<S extends z.ZodType> {
+interface Setting<S extends z.ZodType, V = unknown> {
     field: Field;
     schema: S;
-    /** The server value; undefined for the server's default, so nothing is sent. */
-    toServer(value: z.output<S>): unknown;
+    /** The server value; undefined sends nothing. */
+    toServer(value: z.output<S>): V;
     /** The input value of the broker's config; the schema's default when the field is absent. */
     fromServer(config: StreamConfig): z.output<S>;
 }
 
 /** A row, typed by its schema. */
-const row = <S extends z.ZodType>(s: Setting<S>): Setting<S> => s;
+const row = <S extends z.ZodType, V>(s: Setting<S, V>): Setting<S, V> => s;
 
-/** A switch the server stores as false when absent. */
+/** A value the server stores as sent, reading `absent` when it has none. */
+const plain = <S extends z.ZodType>(field: Field, schema: S, absent: z.output<S>) =>
+    row({ field, schema, toServer: (v) => v, fromServer: (c) => (c[field] ?? absent) as z.output<S> });
+
+/** A switch sent as it is, false when absent. */
+const bool = (field: Field) => plain(field, z.boolean().default(false), false);
+
+/** A switch the server stores as false when absent: sent only when on. */
 const flag = (field: Field) =>
     row({ field, schema: z.boolean().default(false), toServer: (v) => v || undefined, fromServer: (c) => c[field] === true });
+
+/** A count limit, -1 for none. */
+const count = (field: Field) => plain(field, z.number().int().min(-1).default(-1), -1);
+
+/** A size limit ("1GiB", bytes, "unlimited"). */
+const sized = (field: Field) =>
+    row({ field, schema: sizeInput.default(UNLIMITED), toServer: bytes, fromServer: (c) => size(c[field] as number | undefined) });
 
 /** The TTL of the marker a limit or a purge leaves behind (2.11+; the server's minimum is 1s). */
 const markerTtl = durationInput.refine((d) => durationToNanos(d) >= 1e9, {
@@ -36,7 +54,77 @@ const consumerLimits = z.strictObject({
     maxAckPending: z.number().int().positive().optional(),
 });
 
+const origin = {
+    name: s.streamName,
+    optStartSeq: z.number().int().positive().optional(),
+    optStartTime: z.iso.datetime().optional(),
+    filterSubject: s.subject.optional(),
+    subjectTransforms: z.array(s.sourceTransform).optional(),
+    external: s.external.optional(),
+};
+const source = z.strictObject(origin).superRefine(s.originRules("source"));
+const mirror = z.strictObject(origin).superRefine(s.originRules("mirror"));
+type Source = z.infer<typeof source>;
+
+// The server writes a transform's dest always, "" for none.
+const sourceToServer = (x: Source): StreamSource =>
+    compact({
+        name: x.name, opt_start_seq: x.optStartSeq, opt_start_time: x.optStartTime, filter_subject: x.filterSubject,
+        subject_transforms: x.subjectTransforms?.length ? x.subjectTransforms.map((t) => ({ src: t.src, dest: t.dest ?? "" })) : undefined,
+        external: x.external,
+    });
+
+const sourceFromServer = (x: StreamSource): Source =>
+    compact({
+        name: x.name, optStartSeq: x.opt_start_seq || undefined, optStartTime: x.opt_start_time,
+        filterSubject: x.filter_subject || undefined,
+        subjectTransforms: x.subject_transforms?.length ? x.subject_transforms.map((t) => compact({ src: t.src, dest: t.dest || undefined })) : undefined,
+        external: x.external,
+    }) as Source;
+
 export const STREAM_SETTINGS = {
+    description: row({ field: "description", schema: s.description, toServer: (d) => d || undefined, fromServer: (c) => c.description ?? "" }),
+    subjects: row({
+        field: "subjects", schema: z.array(s.subject).default([]), toServer: (l) => (l.length ? l : undefined), fromServer: (c) => c.subjects ?? [],
+    }),
+    retention: plain("retention", z.enum(["limits", "interest", "workqueue"]).default("limits"), "limits"),
+    storage: plain("storage", s.storage, "file"),
+    replicas: plain("num_replicas", s.replicas, 1),
+    maxAge: row({ field: "max_age", schema: s.maxAge.default(UNLIMITED), toServer: nanos, fromServer: (c) => duration(c.max_age) }),
+    maxBytes: sized("max_bytes"),
+    maxMsgs: count("max_msgs"),
+    maxMsgsPerSubject: count("max_msgs_per_subject"),
+    maxMsgSize: sized("max_msg_size"),
+    maxConsumers: count("max_consumers"),
+    discard: plain("discard", z.enum(["old", "new"]).default("old"), "old"),
+    discardNewPerSubject: bool("discard_new_per_subject"),
+    /** Defaults to the server's own choice: 2m, or maxAge when shorter (see the stream's schema). */
+    duplicateWindow: row({
+        field: "duplicate_window", schema: s.duplicateWindow.optional(),
+        toServer: (d) => (d === undefined ? undefined : nanos(d)),
+        fromServer: (c) => (c.duplicate_window === undefined ? undefined : duration(c.duplicate_window)),
+    }),
+    allowRollup: bool("allow_rollup_hdrs"),
+    denyDelete: bool("deny_delete"),
+    denyPurge: bool("deny_purge"),
+    allowDirect: bool("allow_direct"),
+    mirrorDirect: bool("mirror_direct"),
+    sealed: bool("sealed"),
+    compression: row({
+        field: "compression", schema: z.enum(["none", "s2"]).default("none"),
+        toServer: (v) => (v === "none" ? undefined : v), fromServer: (c) => c.compression ?? "none",
+    }),
+    placement: row({ field: "placement", schema: s.placement.optional(), toServer: placementToServer, fromServer: (c) => placementFromServer(c.placement) }),
+    republish: row({ field: "republish", schema: s.republish.optional(), toServer: republishToServer, fromServer: (c) => republishFromServer(c.republish) }),
+    subjectTransform: row({ field: "subject_transform", schema: s.subjectTransform.optional(), toServer: (t) => t, fromServer: (c) => c.subject_transform }),
+    mirror: row({ field: "mirror", schema: mirror.optional(), toServer: (m) => m && sourceToServer(m), fromServer: (c) => c.mirror && sourceFromServer(c.mirror) }),
+    sources: row({
+        field: "sources", schema: z.array(source).default([]),
+        toServer: (l) => (l.length ? l.map(sourceToServer) : undefined), fromServer: (c) => (c.sources ?? []).map(sourceFromServer),
+    }),
+    metadata: row({ field: "metadata", schema: s.metadata, toServer: metadataToServer, fromServer: (c) => userMetadata(c.metadata) }),
+    /** Only a create sets it (rules.ts CREATE_ONLY). */
+    firstSeq: row({ field: "first_seq", schema: z.number().int().positive().optional(), toServer: (n) => n, fromServer: (c) => c.first_seq || undefined }),
     noAck: flag("no_ack"),
     consumerLimits: row({
         field: "consumer_limits",
@@ -76,31 +164,26 @@ type Out<K extends Name> = z.output<Settings[K]["schema"]>;
 export type SettingInputs = { [K in Name as undefined extends Out<K> ? never : K]: Out<K> } & { [K in Name as undefined extends Out<K> ? K : never]?: Out<K> };
 
 const ROWS = Object.entries(STREAM_SETTINGS) as [Name, Setting<z.ZodType>][];
+const ALL = ROWS.map(([name]) => name);
 
-/** The settings' input schemas, to spread into a kind's z.strictObject. */
-export const settingSchemas = Object.fromEntries(ROWS.map(([name, s]) => [name, s.schema])) as { [K in Name]: Settings[K]["schema"] };
+/** The settings a KV bucket and an object store share with a stream, under the same inputs. */
+export const COMMON_SETTINGS = ["description", "maxBytes", "storage", "replicas", "placement", "metadata"] as const satisfies Name[];
+
+/** The input schemas of the named settings (all by default), to spread into a kind's z.strictObject. */
+export function settingSchemas<K extends Name = Name>(names: readonly K[] = ALL as K[]): { [P in K]: Settings[P]["schema"] } {
+    return Object.fromEntries(names.map((name) => [name, STREAM_SETTINGS[name].schema])) as { [P in K]: Settings[P]["schema"] };
+}
 
 /** The input each setting's server field comes from, for plans and errors. */
 export const SETTING_INPUT_OF = Object.fromEntries(ROWS.map(([name, s]) => [s.field, name])) as Partial<Record<Field, Name>>;
 
-export function settingsToServer(i: SettingInputs): Partial<StreamConfig> {
-    return compact(Object.fromEntries(ROWS.map(([name, s]) => [s.field, s.toServer((i as Record<Name, unknown>)[name])])));
+export function settingsToServer<K extends Name = Name>(i: Pick<SettingInputs, K>, names: readonly K[] = ALL as K[]): Partial<StreamConfig> {
+    const row = (name: K) => STREAM_SETTINGS[name] as Setting<z.ZodType>;
+    return compact(Object.fromEntries(names.map((name) => [row(name).field, row(name).toServer((i as Record<Name, unknown>)[name])])));
 }
 
-export function settingsFromServer(c: StreamConfig): SettingInputs {
-    return compact(Object.fromEntries(ROWS.map(([name, s]) => [name, s.fromServer(c)]))) as SettingInputs;
-}
-
-interface RuleInputs extends SettingInputs {
-    retention: "limits" | "interest" | "workqueue";
-    discard: "old" | "new";
-    storage: "file" | "memory";
-    replicas: number;
-    denyPurge: boolean;
-    mirrorDirect: boolean;
-    firstSeq?: number;
-    mirror?: unknown;
-    sources: unknown[];
+export function settingsFromServer<K extends Name = Name>(c: StreamConfig, names: readonly K[] = ALL as K[]): Pick<SettingInputs, K> {
+    return compact(Object.fromEntries(names.map((name) => [name, (STREAM_SETTINGS[name] as Setting<z.ZodType>).fromServer(c)]))) as Pick<SettingInputs, K>;
 }
 
 /**
@@ -108,8 +191,8 @@ interface RuleInputs extends SettingInputs {
  * silently undo among a stream's settings, in its words, as zod issues on the
  * setting to change.
  */
-export function settingRules(i: RuleInputs, ctx: z.core.$RefinementCtx<RuleInputs>): void {
-    const issue = (path: Name | keyof RuleInputs, message: string) => ctx.addIssue({ code: "custom", path: [path], message, input: i });
+export function settingRules(i: SettingInputs, ctx: z.core.$RefinementCtx<SettingInputs>): void {
+    const issue = (path: Name, message: string) => ctx.addIssue({ code: "custom", path: [path], message, input: i });
     const refused = (text: string, code = 10052) => `nats-server refuses it (${code} "${text}")`;
     if (i.mirrorDirect && !i.mirror) issue("mirrorDirect", `needs a mirror: ${refused("stream has no mirror but does have mirror direct")}`);
     if (i.mirror) {

@@ -2,21 +2,24 @@
 // credentials (the environment the way the nats CLI reads it, or Pulumi
 // secrets in the stack config) against a broker that requires them, wrong
 // credentials refused with a message that says so, and no secret in
-// `pulumi stack export` or in the CLI's output.
+// `pulumi stack export`, the file backend or the CLI's output (TLS material
+// as secrets included).
 //
 // Each test has its own broker and stack; tests run side by side
 // (KANADE_E2E_CONCURRENCY, default 2).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { nkeys } from "nats";
 import { type AuthOptions, type NatsServer, type ServerOptions, type ServerVersion, e2eServerVersions, startServer } from "../harness/nats.ts";
 import { createOperatorSetup } from "../harness/jwt.ts";
 import { type CliResult, PulumiWorkspace } from "../harness/pulumi.ts";
+import { pemBodyLines } from "../harness/tls.ts";
 import { FLEET_STREAMS, NAMESPACE, cli, cliOk, fleetStack, setStackConfig, streamNames } from "./stack.ts";
 
 const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
@@ -46,6 +49,20 @@ async function assertNoSecrets(ws: PulumiWorkspace, secrets: string[], outputs: 
         assert.ok(!state.text.includes(secret), `pulumi stack export contains a secret in plain text (${secret.slice(0, 6)}...)`);
         assert.ok(!configFile.includes(secret), `the stack config file contains a secret in plain text (${secret.slice(0, 6)}...)`);
         for (const r of outputs) assert.ok(!r.output.includes(secret), `the CLI printed a secret (${secret.slice(0, 6)}...):\n${r.output}`);
+    }
+}
+
+/**
+ * None of `secrets` in any file of the stack's file backend (checkpoints,
+ * history, backups): what `pulumi stack export` shows is not all it keeps.
+ */
+function assertNotInBackend(ws: PulumiWorkspace, secrets: string[]): void {
+    const root = path.join(ws.dir, "state");
+    const files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+    const texts = files.map((f) => ({ f, text: (f.endsWith(".gz") ? gunzipSync(readFileSync(f)) : readFileSync(f)).toString("utf8") }));
+    assert.ok(texts.some(({ text }) => text.includes("KV_agent_config")), `no checkpoint found under ${root}: ${files.join(", ")}`);
+    for (const { f, text } of texts) {
+        for (const secret of secrets) assert.ok(!text.includes(secret), `${f} contains a secret in plain text (${secret.slice(0, 6)}...)`);
     }
 }
 
@@ -152,6 +169,23 @@ describe(`authentication, nats-server ${current.version}`, { concurrency: CONCUR
         await refused(ws, {});
     });
 
+    test("a credential set as plain text in stack config: preview and up refuse it by name, nothing is created or recorded", async () => {
+        const { auth, server, ws } = await secretUserStack();
+        await ws.setConfig(`${NAMESPACE}:natsPassword`, auth.password, { plaintext: true });
+        const plain = /kanade-jetstream:natsPassword is set as plain text: the stack's state would record it in clear/;
+        for (const command of [["preview"], ["up", "--yes"]]) {
+            const r = await cli(ws, command);
+            assert.notEqual(r.code, 0, r.output);
+            assert.match(r.output, plain, r.output);
+            assert.match(r.output, /pulumi config set --secret kanade-jetstream:natsPassword/, r.output);
+            assert.doesNotMatch(r.output, new RegExp(auth.password), "the refusal does not repeat the value");
+        }
+        const nc = await server.connect();
+        assert.deepEqual(await streamNames(nc), [], "nothing was created");
+        await nc.close();
+        assert.ok(!(await ws.exportState()).text.includes(auth.password), "the state does not hold the password");
+    });
+
     test("token from NATS_TOKEN; a wrong token is refused", async () => {
         const token = `tok-${password()}`;
         const server = await broker(current, { auth: { token } });
@@ -218,7 +252,30 @@ describe(`authentication, nats-server ${current.version}`, { concurrency: CONCUR
         const bare = await stack(server);
         const r = await cli(bare, ["preview"], { NATS_CA: server.tls!.caFile, NATS_USER: USER, NATS_PASSWORD: server.env.NATS_PASSWORD });
         assert.notEqual(r.code, 0, r.output);
-        assert.match(r.output, /cannot reach NATS at|refused the credentials/, r.output);
+        assert.match(r.output, /cannot reach NATS at (nats|tls):\/\/127\.0\.0\.1:\d+: the server requires a client certificate and none was sent/, r.output);
+        assert.match(r.output, /set kanade-jetstream:natsTlsCert and kanade-jetstream:natsTlsKey, or NATS_CERT and NATS_KEY/, r.output);
+    });
+
+    test("TLS CA, client certificate and key as Pulumi secrets (PEM text): up against a broker that verifies clients; no line of them in the state", async () => {
+        const server = await broker(current, { tlsVerify: true });
+        const t = server.tls!;
+        const material = { natsTlsCa: readFileSync(t.caFile, "utf8"), natsTlsCert: readFileSync(t.clientCertFile, "utf8"), natsTlsKey: readFileSync(t.clientKeyFile, "utf8") };
+        const ws = await stack(server);
+        for (const [key, pem] of Object.entries(material)) setSecretFromStdin(ws, key, pem);
+        // No NATS_* variable: the broker only lets in a client with this certificate, so up proves the secrets were used.
+        const up = await cliOk(ws, ["up", "--yes"]);
+        await assertFleetOnBroker(server);
+        const again = await cliOk(ws, ["preview", "--expect-no-changes"]);
+        const lines = Object.values(material).flatMap(pemBodyLines);
+        await assertNoSecrets(ws, lines, [up, again]);
+        assertNotInBackend(ws, lines);
+        // A key that is not the certificate's: preview fails naming the keys, printing none of it.
+        const wrongKey = readFileSync(t.keyFile, "utf8");
+        setSecretFromStdin(ws, "natsTlsKey", wrongKey);
+        const r = await cli(ws, ["preview"]);
+        assert.notEqual(r.code, 0, r.output);
+        assert.match(r.output, /kanade-jetstream:natsTlsKey is not the private key of the client certificate in kanade-jetstream:natsTlsCert/, r.output);
+        for (const line of [...lines, ...pemBodyLines(wrongKey)]) assert.ok(!r.output.includes(line), `the CLI printed key material:\n${r.output}`);
     });
 
     test("stack secrets are the only source once set: a stray NATS_TOKEN and a stale NATS_CREDS path are neither read nor sent", async () => {

@@ -190,6 +190,9 @@ describe("kanade fleet workflows through the pulumi CLI", { concurrency: true },
                     await setStackConfig(ws, { "overrides.EVENTS.allowDataLoss": true });
                     const up = await cliOk(ws, ["up", "--yes"]);
                     assertPlan(up.output, { replaced: 1 });
+                    // The plan says what the opted-in replacement leaves behind.
+                    assert.match(up.output, new RegExp('warning: stream "EVENTS": replacing it \\(storage cannot change in place\\) deletes the stream EVENTS ' +
+                        `and creates it anew without: ${EVENTS_MESSAGES} messages \\(\\d+ bytes\\); its sequence numbers`), up.output);
                     const info = await streamInfo(broker.nc, "EVENTS");
                     assert.ok(info, "EVENTS is gone");
                     assert.equal(info.config.storage, "file");

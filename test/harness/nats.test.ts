@@ -24,7 +24,9 @@ import {
   jsConfig,
   type NatsServer,
   startCluster,
+  startLeafPair,
   startServer,
+  startTwoAccounts,
   stopAll,
 } from "./nats.ts";
 
@@ -381,6 +383,37 @@ for (const v of bothServerVersions()) {
         jsApi(nc, "$JS.API.STREAM.CREATE.BIG3", { name: "BIG3", subjects: ["BIG3.>"], storage: "file", num_replicas: 3, max_bytes: 6 << 20 }),
         (e: unknown) => e instanceof JsApiError,
       );
+    });
+  });
+}
+
+for (const v of bothServerVersions()) {
+  describe(`nats-server ${v.label} (${v.version}): JetStream domains and accounts`, () => {
+    test("leaf pair: each side's JetStream answers to its domain from the other side; $JS.API and $KV stay local", async (t) => {
+      const pair = await startLeafPair({ bin: v.bin });
+      t.after(() => pair.stop());
+      const [hub, leaf] = await Promise.all([pair.hub.connect(), pair.leaf.connect()]);
+      const info = await jsApi<{ domain?: string }>(hub, `$JS.${pair.leafDomain}.API.INFO`);
+      assert.equal(info.domain, pair.leafDomain);
+      assert.equal((await jsApi<{ domain?: string }>(leaf, `$JS.${pair.hubDomain}.API.INFO`)).domain, pair.hubDomain);
+
+      await jsApi(hub, `$JS.${pair.leafDomain}.API.STREAM.CREATE.KV_edge`, { name: "KV_edge", subjects: ["$KV.edge.>"], storage: "file" });
+      assert.equal((await jsConfig(leaf, "KV_edge")).name, "KV_edge");
+      await assert.rejects(jsConfig(hub, "KV_edge"), (e: unknown) => e instanceof JsApiError && e.errCode === 10059);
+      // A KV write through the domain, as nats.go puts through one; the leaf maps it back to $KV.
+      const ack = jc.decode((await hub.request(`$JS.${pair.leafDomain}.API.$KV.edge.k`, jc.encode("v"), { timeout: 5000 })).data) as { stream?: string };
+      assert.equal(ack.stream, "KV_edge");
+    });
+
+    test("two accounts: B manages A's streams and writes A's KV under the imported prefix", async (t) => {
+      const x = await startTwoAccounts({ bin: v.bin });
+      t.after(() => x.server.stop());
+      const [a, b] = await Promise.all([x.server.connect(x.a), x.server.connect(x.b)]);
+      await jsApi(b, `${x.apiPrefix}.STREAM.CREATE.KV_shared`, { name: "KV_shared", subjects: ["$KV.shared.>"], storage: "file" });
+      assert.equal((await jsConfig(a, "KV_shared")).name, "KV_shared");
+      await assert.rejects(jsConfig(b, "KV_shared"), (e: unknown) => e instanceof JsApiError && e.errCode === 10059);
+      const ack = jc.decode((await b.request(`${x.apiPrefix}.$KV.shared.k`, jc.encode("v"), { timeout: 5000 })).data) as { stream?: string };
+      assert.equal(ack.stream, "KV_shared");
     });
   });
 }

@@ -55,6 +55,8 @@ export interface ServerOptions {
   config?: Record<string, unknown>;
   /** readiness timeout per start, default 10s */
   readyTimeoutMs?: number;
+  /** JetStream domain of this server (jetstream { domain }) */
+  domain?: string;
 }
 
 /** Env-var form our Pulumi providers read; only the relevant keys are set. */
@@ -343,6 +345,7 @@ function buildConfig(n: NodeSpec): Record<string, unknown> {
     http: `127.0.0.1:${n.ports.monitor}`,
     jetstream: {
       store_dir: join(n.dir, "store"),
+      ...(o.domain !== undefined && { domain: o.domain }),
       ...(o.maxFileStore !== undefined && { max_file_store: o.maxFileStore }),
       ...(o.maxMemoryStore !== undefined && { max_memory_store: o.maxMemoryStore }),
     },
@@ -740,6 +743,123 @@ async function waitForMetaLeader(servers: ServerProcess[], timeoutMs: number): P
   }
   const logs = servers.map((s) => `== ${s.name}\n${tail(s.logs(), 15)}`).join("\n");
   throw new Error(`cluster: no agreed JetStream meta leader after ${timeoutMs}ms (last: ${last})\n${logs}`);
+}
+
+// ---------------------------------------------------------------- domains and accounts
+
+/** A hub and a leaf node server, each with its own JetStream domain, joined by a leafnode connection. */
+export interface LeafPair {
+  hub: NatsServer;
+  leaf: NatsServer;
+  hubDomain: string;
+  leafDomain: string;
+  /** stop both */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a hub listening for leaf nodes and a leaf node server connecting to
+ * it, both without auth (one global account on each side: the leafnode
+ * connection binds the same account) and each with its own JetStream domain
+ * (and, with leafBin, the leaf on another server line).
+ * The servers deny $JS.API.>, $KV.> and $OBJ.> across a leafnode connection
+ * between different domains: the other side's JetStream is reached only as
+ * $JS.<domain>.API (and $JS.<domain>.API.$KV.> for KV writes). Ready once
+ * each side's JetStream answers through the other's domain prefix.
+ */
+export async function startLeafPair(opts: { bin?: string; leafBin?: string; hubDomain?: string; leafDomain?: string } = {}): Promise<LeafPair> {
+  const hubDomain = opts.hubDomain ?? "hub";
+  const leafDomain = opts.leafDomain ?? "leaf";
+  const [leafPort] = await freePorts(1);
+  const hub = await startServer({ bin: opts.bin, domain: hubDomain, config: { leafnodes: { listen: `127.0.0.1:${leafPort}` } } });
+  const leaf = await startServer({
+    bin: opts.leafBin ?? opts.bin,
+    domain: leafDomain,
+    // A short reconnect wait: the remote is tried again 1s after a refusal, not 5s.
+    config: { leafnodes: { reconnect: 1, remotes: [{ url: `nats-leaf://127.0.0.1:${leafPort}` }] } },
+  }).catch(async (e: unknown) => {
+    await hub.stop();
+    throw e;
+  });
+  const stop = async () => void (await Promise.all([hub.stop(), leaf.stop()]));
+  try {
+    await Promise.all([answersThrough(hub, leafDomain), answersThrough(leaf, hubDomain)]);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { hub, leaf, hubDomain, leafDomain, stop };
+}
+
+/** Waits until `$JS.<domain>.API.INFO` asked on `server` is answered (the leafnode connection is up and its interest known). */
+async function answersThrough(server: NatsServer, domain: string, timeoutMs = 30_000): Promise<void> {
+  const nc = await server.connect();
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  try {
+    for (;;) {
+      try {
+        await jsApi(nc, `$JS.${domain}.API.INFO`);
+        return;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`leaf pair: ${server.name} got no answer from JetStream domain ${domain} after ${timeoutMs}ms (${last})\n${tail(server.logs(), 15)}`);
+      await sleep(100);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** One server with two accounts, where B reaches A's JetStream under a prefix of its own. */
+export interface TwoAccounts {
+  server: NatsServer;
+  /** credentials of a user of each account (server.connect(a) / connect(b)) */
+  a: { user: string; pass: string };
+  b: { user: string; pass: string };
+  /** the prefix B imports A's $JS.API.> under (and $KV.> under `<apiPrefix>.$KV.>`) */
+  apiPrefix: string;
+  /** the subjects A exports to B for source and mirror consumers: `external.deliver` in B's streams */
+  deliverPrefix: string;
+}
+
+/**
+ * Starts a server with two JetStream accounts, A and B, where B imports A's
+ * JetStream API as a service under `JS.A.API` (and A's KV writes, `$KV.>`,
+ * under `JS.A.API.$KV.>`, as nats.go and nats.js put through an API prefix),
+ * and A's `A.DELIVER.>` as a stream: a stream in B may source or mirror one
+ * in A with external { api: "JS.A.API", deliver: "A.DELIVER.<name>" }, and a
+ * client of B may manage A's streams with the API prefix JS.A.API. As
+ * nats-server's TestJetStreamCrossAccountMirrorsAndSources configures it.
+ */
+export async function startTwoAccounts(opts: { bin?: string } = {}): Promise<TwoAccounts> {
+  const a = { user: "a", pass: rand() };
+  const b = { user: "b", pass: rand() };
+  const apiPrefix = "JS.A.API";
+  const deliverPrefix = "A.DELIVER";
+  const server = await startServer({
+    bin: opts.bin,
+    config: {
+      accounts: {
+        A: {
+          jetstream: "enabled",
+          users: [{ user: a.user, password: a.pass }],
+          exports: [{ service: "$JS.API.>" }, { service: "$KV.>" }, { stream: `${deliverPrefix}.>` }],
+        },
+        B: {
+          jetstream: "enabled",
+          users: [{ user: b.user, password: b.pass }],
+          imports: [
+            { service: { account: "A", subject: "$JS.API.>" }, to: `${apiPrefix}.>` },
+            { service: { account: "A", subject: "$KV.>" }, to: `${apiPrefix}.$KV.>` },
+            { stream: { account: "A", subject: `${deliverPrefix}.>` } },
+          ],
+        },
+      },
+    },
+  });
+  return { server, a, b, apiPrefix, deliverPrefix };
 }
 
 // ---------------------------------------------------------------- reading state back

@@ -99,9 +99,11 @@ export class PulumiWorkspace {
         return { child, done };
     }
 
-    async setConfig(key: string, value: string, opts: { secret?: boolean; path?: boolean } = {}): Promise<void> {
+    /** `plaintext`: store a value the CLI takes for a secret in clear anyway, as a careless user can. */
+    async setConfig(key: string, value: string, opts: { secret?: boolean; plaintext?: boolean; path?: boolean } = {}): Promise<void> {
         const args = ["config", "set", key, value];
         if (opts.secret) args.push("--secret");
+        if (opts.plaintext) args.push("--plaintext");
         if (opts.path) args.push("--path");
         const r = await this.run(args);
         if (r.code !== 0) throw new Error(`pulumi config set ${key} failed:\n${r.output}`);

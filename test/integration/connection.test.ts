@@ -364,3 +364,255 @@ describe("credentials: one method, by precedence, and settings errors that name 
         assert.doesNotMatch(message, /secretish/);
     });
 });
+
+describe("JetStream domain and API prefix: settings, validated, errors naming the keys or variables", () => {
+    const config = (values: Record<string, string>) => (key: string) => values[key];
+    const servers = "nats://h:1";
+
+    test("jsDomain and jsApiPrefix from the stack config, NATS_JS_DOMAIN and NATS_JS_API_PREFIX from the environment", () => {
+        assert.deepEqual(resolveSettings(config({ servers, jsDomain: "leaf" }), {}).jetstream,
+            { prefix: "$JS.leaf.API", domain: "leaf", from: "kanade-jetstream:jsDomain" });
+        // A trailing dot is accepted, as nats.go and nats.js accept it.
+        assert.deepEqual(resolveSettings(config({ servers, jsApiPrefix: "JS.A.API." }), {}).jetstream,
+            { prefix: "JS.A.API", from: "kanade-jetstream:jsApiPrefix" });
+        assert.deepEqual(resolveSettings(() => undefined, { NATS_URL: servers, NATS_JS_DOMAIN: "hub" }).jetstream,
+            { prefix: "$JS.hub.API", domain: "hub", from: "NATS_JS_DOMAIN" });
+        assert.deepEqual(resolveSettings(() => undefined, { NATS_URL: servers, NATS_JS_API_PREFIX: "JS.A.API" }).jetstream,
+            { prefix: "JS.A.API", from: "NATS_JS_API_PREFIX" });
+        assert.equal(resolveSettings(config({ servers }), {}).jetstream, undefined);
+    });
+
+    test("either key in the stack config sets the source: the environment's are not mixed in", () => {
+        const s = resolveSettings(config({ servers, jsApiPrefix: "JS.A.API" }), { NATS_JS_DOMAIN: "leaf" });
+        assert.deepEqual(s.jetstream, { prefix: "JS.A.API", from: "kanade-jetstream:jsApiPrefix" });
+    });
+
+    test("both set is an error naming both", () => {
+        assert.throws(() => resolveSettings(config({ servers, jsDomain: "leaf", jsApiPrefix: "JS.A.API" }), {}),
+            /^Error: kanade-jetstream:jsDomain and kanade-jetstream:jsApiPrefix are both set: .* set only one/);
+        assert.throws(() => resolveSettings(() => undefined, { NATS_URL: servers, NATS_JS_DOMAIN: "leaf", NATS_JS_API_PREFIX: "JS.A.API" }),
+            /^Error: NATS_JS_DOMAIN and NATS_JS_API_PREFIX are both set/);
+    });
+
+    test("a domain is one token; a prefix is a subject without wildcards", () => {
+        for (const domain of ["le.af", "*", "le>", "le af"]) {
+            assert.throws(() => resolveSettings(config({ servers, jsDomain: domain }), {}),
+                new RegExp(`^Error: kanade-jetstream:jsDomain \\(${JSON.stringify(domain).replace(/[.*>]/g, "\\$&")}\\) is not a JetStream domain: expected one subject token`));
+        }
+        for (const prefix of ["JS.*.API", "JS.>", "JS..API", ".JS", "JS A"]) {
+            assert.throws(() => resolveSettings(() => undefined, { NATS_URL: servers, NATS_JS_API_PREFIX: prefix }),
+                /^Error: NATS_JS_API_PREFIX \(".*"\) is not a JetStream API prefix: expected a subject without wildcards/);
+        }
+    });
+
+    test("the settings' error reaches a provider's check as the resource's failure", async () => {
+        await configure({ servers, jsDomain: "le.af" });
+        await rejects(created(stream, { name: "BADDOMAIN", subjects: ["baddomain.>"] }),
+            /^stream "BADDOMAIN": (planning|create) failed: kanade-jetstream:jsDomain \("le\.af"\) is not a JetStream domain/);
+    });
+});
+
+// TLS material (providers/tlsMaterial.ts): imported here, next to the tests that use them.
+import { createPrivateKey } from "node:crypto";
+import { generateTls, pemBodyLines } from "../harness/tls.ts";
+
+describe("TLS material: file paths or PEM text, checked before connecting, never repeated", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kanade-tls-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const files = generateTls(dir);
+    const read = (file: string) => readFileSync(file, "utf8");
+    const pem = { ca: read(files.caFile), cert: read(files.clientCertFile), key: read(files.clientKeyFile) };
+    // Pulumi config drops a value's trailing newline, as "$(cat file)" does.
+    const secret = (text: string) => text.trimEnd();
+    const config = (values: Record<string, string>) => (key: string) => values[key];
+    const servers = "nats://h:1";
+    const settings = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) => resolveSettings(config({ servers, ...values }), env);
+
+    /** resolveSettings fails with every pattern, and repeats no line of the private keys or of `extra`. */
+    const refused = (run: () => unknown, patterns: RegExp[], extra: string[] = []) =>
+        assert.throws(run, (err: Error) => {
+            for (const p of patterns) assert.match(err.message, p);
+            for (const line of [...pemBodyLines(pem.key), ...pemBodyLines(read(files.caKeyFile)), ...extra]) {
+                assert.ok(!err.message.includes(line), `the error repeats key material: ${err.message}`);
+            }
+            return true;
+        });
+
+    test("PEM text in the stack config gives what the files hold; paths still work; the environment takes either; each item's source is kept", () => {
+        const expected = { ca: pem.ca, cert: pem.cert, key: pem.key };
+        const ns = "kanade-jetstream";
+        assert.deepEqual(settings({ natsTlsCa: secret(pem.ca), natsTlsCert: secret(pem.cert), natsTlsKey: secret(pem.key) }).tls,
+            { ...expected, from: { ca: `${ns}:natsTlsCa`, cert: `${ns}:natsTlsCert`, key: `${ns}:natsTlsKey` } });
+        assert.deepEqual(settings({ natsTlsCa: files.caFile, natsTlsCert: files.clientCertFile, natsTlsKey: files.clientKeyFile }).tls, {
+            ...expected,
+            from: { ca: `${ns}:natsTlsCa (${files.caFile})`, cert: `${ns}:natsTlsCert (${files.clientCertFile})`, key: `${ns}:natsTlsKey (${files.clientKeyFile})` },
+        });
+        assert.deepEqual(settings({}, { NATS_CA: pem.ca, NATS_CERT: files.clientCertFile, NATS_KEY: pem.key }).tls,
+            { ...expected, from: { ca: "NATS_CA", cert: `NATS_CERT (${files.clientCertFile})`, key: "NATS_KEY" } });
+        // Only a CA: a server that does not verify clients.
+        assert.deepEqual(settings({ natsTlsCa: secret(pem.ca) }).tls, { ca: pem.ca, from: { ca: `${ns}:natsTlsCa` } });
+        assert.equal(settings({}).tls, undefined);
+    });
+
+    test("a certificate file that also holds its key (one combined file, as the nats CLI takes) serves as both", () => {
+        const combined = join(dir, "combined.pem");
+        writeFileSync(combined, pem.cert + pem.key);
+        assert.deepEqual(settings({}, { NATS_CERT: combined, NATS_KEY: combined }).tls,
+            { cert: pem.cert, key: pem.key, from: { cert: `NATS_CERT (${combined})`, key: `NATS_KEY (${combined})` } });
+    });
+
+    test("the CA is chosen key by key; the certificate and its key come as a pair from one source", () => {
+        assert.deepEqual(settings({ natsTlsCa: secret(pem.ca) }, { NATS_CA: "/nowhere/ca.pem", NATS_CERT: pem.cert, NATS_KEY: pem.key }).tls,
+            { ca: pem.ca, cert: pem.cert, key: pem.key, from: { ca: "kanade-jetstream:natsTlsCa", cert: "NATS_CERT", key: "NATS_KEY" } });
+        refused(() => settings({ natsTlsCert: secret(pem.cert) }, { NATS_KEY: pem.key }),
+            [/^kanade-jetstream:natsTlsCert is set without kanade-jetstream:natsTlsKey \(NATS_KEY in the environment is not paired with stack config\): a client certificate and its private key go together/]);
+        refused(() => settings({ natsTlsKey: secret(pem.key) }),
+            [/^kanade-jetstream:natsTlsKey is set without kanade-jetstream:natsTlsCert: /]);
+        refused(() => settings({}, { NATS_KEY: files.clientKeyFile }), [/^NATS_KEY is set without NATS_CERT: /]);
+    });
+
+    test("PEM that does not parse, or is in the wrong key: the key or variable is named, the material never", () => {
+        const garbageKey = "-----BEGIN PRIVATE KEY-----\nTUlHSEFnRUFNQk1HQnlxR1NNNDlBZ0VHQ0NxR1NNNDlBd0VIQkcwd2F3SUJBUVFn\n-----END PRIVATE KEY-----";
+        const withCert = (key: string) => ({ natsTlsCert: secret(pem.cert), natsTlsKey: key });
+        refused(() => settings(withCert(garbageKey)),
+            [/^kanade-jetstream:natsTlsKey does not hold a PEM private key that Node\.js can read \(ERR_OSSL_[A-Z0-9_]+\): give the client's unencrypted PEM private key/],
+            pemBodyLines(garbageKey));
+        refused(() => settings(withCert(read(files.caKeyFile))),
+            [/^kanade-jetstream:natsTlsKey is not the private key of the client certificate in kanade-jetstream:natsTlsCert \(CN=kanade-test-client\)/]);
+        refused(() => settings(withCert(secret(pem.cert))), [/^kanade-jetstream:natsTlsKey holds no PEM private key/]);
+        const encrypted = createPrivateKey(pem.key).export({ format: "pem", type: "pkcs8", cipher: "aes-256-cbc", passphrase: "kanade" }) as string;
+        refused(() => settings(withCert(encrypted)), [/^kanade-jetstream:natsTlsKey is an encrypted private key, and there is no passphrase setting/],
+            pemBodyLines(encrypted));
+        refused(() => settings({ natsTlsCert: secret(pem.key), natsTlsKey: secret(pem.key) }),
+            [/^kanade-jetstream:natsTlsCert holds no PEM certificate \(-----BEGIN CERTIFICATE-----\): give the client's PEM certificate/]);
+        const garbageCert = "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----";
+        refused(() => settings({ natsTlsCa: secret(pem.ca) + "\n" + garbageCert }),
+            [/^kanade-jetstream:natsTlsCa: certificate 2 of 2 does not parse \(ERR_OSSL_[A-Z0-9_]+\): give the PEM certificate\(s\) of the CA/]);
+        refused(() => settings({ natsTlsCa: pem.ca + read(files.caKeyFile) }), [/^kanade-jetstream:natsTlsCa holds a private key, which must not be there/]);
+        // From a file: the variable and the path are named.
+        refused(() => settings({}, { NATS_CERT: files.clientKeyFile, NATS_KEY: files.clientKeyFile }),
+            [new RegExp(`^NATS_CERT \\(${files.clientKeyFile.replace(/[.]/g, "\\.")}\\) holds no PEM certificate`)]);
+    });
+
+    test("neither a path nor PEM text (base64, several lines): refused without being repeated", () => {
+        const base64 = Buffer.from(pem.key).toString("base64");
+        refused(() => settings({}, { NATS_CERT: files.clientCertFile, NATS_KEY: base64 }),
+            [/^NATS_KEY is neither a file path nor PEM text \(which starts with -----BEGIN; base64 is not decoded\)/], [base64.slice(0, 40)]);
+        refused(() => settings({ natsTlsCert: secret(pem.cert), natsTlsKey: "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0w\nsecond line of something" }),
+            [/^kanade-jetstream:natsTlsKey is neither a file path nor PEM text/], ["MIGHAgEAMBMG", "second line"]);
+    });
+
+    test("a path that cannot be read: the key, the path and why", () => {
+        const missing = join(dir, "missing-ca.pem");
+        refused(() => settings({ natsTlsCa: missing }),
+            [new RegExp(`^kanade-jetstream:natsTlsCa names ${missing.replace(/[.]/g, "\\.")}, which cannot be read \\(ENOENT\\): point it at the PEM certificate\\(s\\) of the CA`)]);
+    });
+
+    test("through a provider: the resource, what failed and the key, never the material", async () => {
+        await configure({ servers: "nats://127.0.0.1:1", natsTlsCert: secret(pem.cert), natsTlsKey: read(files.caKeyFile) });
+        const message = await rejects(created(stream, { name: "BADTLSKEY", subjects: ["badtlskey.>"] }),
+            /^stream "BADTLSKEY": (planning|create) failed: kanade-jetstream:natsTlsKey is not the private key of the client certificate/);
+        for (const line of pemBodyLines(read(files.caKeyFile))) assert.ok(!message.includes(line), message);
+    });
+
+    /** TCP sockets this process holds (a TLS socket rides on one). */
+    const openSockets = () => process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length;
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+    /**
+     * A connection the TLS handshake refuses: the provider fails within 10 s
+     * (the connect timeout is 3 s) with the broker's URL and every pattern,
+     * repeats no line of a private key, and leaves no socket open.
+     */
+    async function tlsRefused(name: string, url: string, patterns: RegExp[], keys: string[]): Promise<string> {
+        const before = openSockets();
+        const message = await rejectsWithin(10_000, created(stream, { name, subjects: [`${name.toLowerCase()}.>`] }),
+            new RegExp(`^stream "${name}": (planning|create) failed: cannot reach NATS at ${escaped(url)}: `), ...patterns);
+        for (const line of [...pemBodyLines(pem.key), ...keys.flatMap((k) => pemBodyLines(read(k)))]) {
+            assert.ok(!message.includes(line), `the error repeats key material: ${message}`);
+        }
+        for (let waited = 0; openSockets() > before; waited += 50) {
+            assert.ok(waited < 2000, `a socket is left open after the refused connection (${openSockets()} open, ${before} before)`);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return message;
+    }
+
+    for (const version of bothServerVersions()) {
+        describe(`nats-server ${version.version} requiring client certificates`, () => {
+            let mtls: NatsServer;
+            /** A TLS server whose certificate names neither 127.0.0.1 nor localhost. */
+            let misnamed: NatsServer;
+            let misnamedCa: string;
+            before(async () => {
+                const other = generateTls(mkdtempSync(join(dir, "misnamed-")), "DNS:elsewhere.example");
+                misnamedCa = other.caFile;
+                [mtls, misnamed] = await Promise.all([
+                    startServer({ bin: version.bin, tlsVerify: true }),
+                    startServer({ bin: version.bin, config: { tls: { cert_file: other.certFile, key_file: other.keyFile, timeout: 5 } } }),
+                ]);
+            });
+            after(async () => {
+                await closeConnections();
+                await Promise.all([mtls, misnamed].map((s) => s?.stop()));
+            });
+
+            test("CA, certificate and key as PEM text in the stack config, or in the environment", async () => {
+                const t = mtls.tls!;
+                await configure({ servers: mtls.url, natsTlsCa: secret(read(t.caFile)), natsTlsCert: secret(read(t.clientCertFile)), natsTlsKey: secret(read(t.clientKeyFile)) });
+                await roundTrip();
+                await configure({});
+                await withEnv({ ...NO_NATS_ENV, NATS_URL: mtls.url, NATS_CA: read(t.caFile), NATS_CERT: read(t.clientCertFile), NATS_KEY: read(t.clientKeyFile) }, roundTrip);
+            });
+
+            test("no client certificate: the server's refusal, and the keys or variables to set", async () => {
+                const t = mtls.tls!;
+                // Node names the server's alert (certificate required; bad certificate from 2.9), or the reset that can beat it.
+                const refusal = /the server requires a client certificate and none was sent \((ERR_SSL_\S+ALERT_\S+|ECONNRESET right after the TLS handshake[^)]*)\)/;
+                const set = /set kanade-jetstream:natsTlsCert and kanade-jetstream:natsTlsKey, or NATS_CERT and NATS_KEY/;
+                await configure({ servers: mtls.url, natsTlsCa: t.caFile });
+                await tlsRefused("NOCLIENTCERT", mtls.url, [refusal, set,
+                    new RegExp(`TLS settings used: CA from kanade-jetstream:natsTlsCa \\(${escaped(t.caFile)}\\), no client certificate\\)$`)], []);
+                await configure({});
+                await withEnv({ ...NO_NATS_ENV, NATS_URL: mtls.url, NATS_CA: t.caFile }, () =>
+                    tlsRefused("NOCLIENTCERTENV", mtls.url, [refusal, set, new RegExp(`CA from NATS_CA \\(${escaped(t.caFile)}\\), no client certificate`)], []));
+                assert.equal(await streamInfo(await mtls.connect(), "NOCLIENTCERT"), undefined);
+            });
+
+            test("a client certificate of another CA: the server's refusal, naming where the certificate came from", async () => {
+                const t = mtls.tls!;
+                await configure({ servers: mtls.url, natsTlsCa: secret(read(t.caFile)), natsTlsCert: secret(pem.cert), natsTlsKey: secret(pem.key) });
+                await tlsRefused("FOREIGNCERT", mtls.url, [
+                    /the server refused the client certificate in kanade-jetstream:natsTlsCert \((ERR_SSL_\S+ALERT_(UNKNOWN_CA|BAD_CERTIFICATE)|ECONNRESET right after the TLS handshake[^)]*)\): it is not signed by a CA the server trusts for clients/,
+                    /TLS settings used: CA from kanade-jetstream:natsTlsCa, client certificate from kanade-jetstream:natsTlsCert, key from kanade-jetstream:natsTlsKey\)$/,
+                ], []);
+                assert.equal(await streamInfo(await mtls.connect(), "FOREIGNCERT"), undefined);
+            });
+
+            test("a CA that did not sign the server's certificate, or none: the server's certificate is not trusted, and where to set the CA", async () => {
+                const t = mtls.tls!;
+                await configure({ servers: mtls.url, natsTlsCa: secret(pem.ca), natsTlsCert: t.clientCertFile, natsTlsKey: t.clientKeyFile });
+                await tlsRefused("WRONGCA", mtls.url, [
+                    /the server's certificate is not signed by the CA in kanade-jetstream:natsTlsCa \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): set it to the CA that signed the servers' certificates/,
+                    new RegExp(`client certificate from kanade-jetstream:natsTlsCert \\(${escaped(t.clientCertFile)}\\)`),
+                ], [t.clientKeyFile]);
+                await configure({});
+                await withEnv({ ...NO_NATS_ENV, NATS_URL: mtls.url, NATS_CA: files.caFile, NATS_CERT: t.clientCertFile, NATS_KEY: t.clientKeyFile }, () =>
+                    tlsRefused("WRONGCAENV", mtls.url, [new RegExp(`not signed by the CA in NATS_CA \\(${escaped(files.caFile)}\\) \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\\)`)],
+                        [t.clientKeyFile]));
+                await configure({ servers: mtls.url });
+                await tlsRefused("NOCA", mtls.url, [
+                    /not signed by a CA Node\.js trusts by default, and no CA is set \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): set kanade-jetstream:natsTlsCa or NATS_CA to the CA/,
+                    /TLS settings used: no CA set \(Node\.js' default CAs\), no client certificate\)$/,
+                ], []);
+            });
+
+            test("a server certificate for another host name: the names Node compared", async () => {
+                await configure({ servers: misnamed.url, natsTlsCa: misnamedCa });
+                await tlsRefused("MISNAMED", misnamed.url, [
+                    /the server's certificate does not name the host in the URL \(ERR_TLS_CERT_ALTNAME_INVALID: .*elsewhere\.example\): connect by a name or IP address the certificate lists/,
+                ], []);
+            });
+        });
+    }
+});

@@ -13,10 +13,10 @@ import { type NatsConnection } from "nats";
 import { provider as keyValue } from "../../providers/keyValue.ts";
 import { claim, REGISTRY_BUCKET, REGISTRY_STREAM } from "../../providers/ownership.ts";
 import { provider as stream } from "../../providers/stream.ts";
-import { bothServerVersions, jsApi, JsApiError } from "../harness/nats.ts";
+import { bothServerVersions, jsApi } from "../harness/nats.ts";
 import {
     brokerConfig, brokerForSuite, checked, configFor, configure, created, isolateFromNatsEnv, messages, type Props, type Provider, publish, rawCreate,
-    rejects, streamInfo,
+    registeredOwner, rejects, streamInfo,
 } from "./support.ts";
 
 isolateFromNatsEnv();
@@ -44,19 +44,6 @@ async function rechecked(p: Provider, olds: Props, raw: Record<string, unknown>)
     return inputs as Record<string, unknown>;
 }
 
-/** The registry's owner of a stream, read with a raw request (undefined: none, or released). */
-async function registeredOwner(nc: NatsConnection, streamName: string): Promise<string | undefined> {
-    try {
-        const { message } = await jsApi<{ message: { data?: string; hdrs?: string } }>(
-            nc, `$JS.API.STREAM.MSG.GET.${REGISTRY_STREAM}`, { last_by_subj: `$KV.${REGISTRY_BUCKET}.${streamName}` });
-        if (message.hdrs && /KV-Operation: (DEL|PURGE)/.test(Buffer.from(message.hdrs, "base64").toString())) return undefined;
-        return Buffer.from(message.data ?? "", "base64").toString();
-    } catch (err) {
-        if (err instanceof JsApiError && (err.errCode === 10037 || err.errCode === 10059)) return undefined;
-        throw err;
-    }
-}
-
 /** Publishes `count` messages of `size` bytes, acknowledged. */
 async function publishSized(nc: NatsConnection, subject: string, count: number, size: number): Promise<void> {
     const js = nc.jetstream();
@@ -69,6 +56,19 @@ for (const version of bothServerVersions()) {
     describe(`nats-server ${version.version}`, () => {
         const broker = brokerForSuite(version);
         const is29 = version.label === "2.9";
+
+        /** What `fn` writes with console.warn: a dynamic provider's warnings reach the CLI through stderr. */
+        async function warned(fn: () => Promise<unknown>): Promise<string[]> {
+            const lines: string[] = [];
+            const original = console.warn;
+            console.warn = (...args: unknown[]) => void lines.push(args.join(" "));
+            try {
+                await fn();
+            } finally {
+                console.warn = original;
+            }
+            return lines;
+        }
 
         describe("1. limits lowered below what the stream holds: refused by check (preview) and by update", () => {
             test("maxMsgs: names the stream, the setting and how many of the oldest go", async () => {
@@ -320,6 +320,20 @@ for (const version of bothServerVersions()) {
                 await created(stream, { name: "OWN_NOBODY", subjects: ["own.nobody.>"], owner: A });
                 await refusedInCheck(stream, {}, { name: "OWN_NOBODY", subjects: ["own.nobody.>"] }, /a resource without an owner must not adopt/);
                 assert.ok(await checked(stream, { name: "OWN_FREE", subjects: ["own.free.>"] }));
+            });
+        });
+
+        describe("6. what an opted-in replacement will not carry over is said in preview", () => {
+            test("messages, consumers and sequence numbers, in one warning naming the stream; none for an update", async () => {
+                const args = { name: "CARRIED", subjects: ["carried.>"] };
+                const { outs } = await created(stream, args);
+                await publish(broker.nc, "carried.a", 3);
+                await jsApi(broker.nc, "$JS.API.CONSUMER.DURABLE.CREATE.CARRIED.worker", { stream_name: "CARRIED", config: { durable_name: "worker", ack_policy: "explicit" } });
+                const warnings = await warned(() => rechecked(stream, outs, { ...args, storage: "memory", allowDataLoss: true }));
+                assert.equal(warnings.length, 1, warnings.join("\n"));
+                assert.match(warnings[0], /^warning: stream "CARRIED": replacing it \(storage cannot change in place\) deletes the stream CARRIED and creates it anew without: /);
+                assert.match(warnings[0], /3 messages \(\d+ bytes\) and 1 consumer; its sequence numbers \(the next message would have been 4; the new stream starts at 1\)$/);
+                assert.deepEqual(await warned(() => rechecked(stream, outs, { ...args, maxMsgs: 10 })), [], "an update carries everything over");
             });
         });
     });

@@ -10,7 +10,11 @@ import { atLeast, type Field, parseVersion, RULES } from "../../providers/rules.
 import { provider as streamProvider } from "../../providers/stream.ts";
 import { after, before } from "node:test";
 import { closeConnections } from "../../providers/connection.ts";
-import { jsApi, type NatsServer, type ServerVersion, startServer, type StreamInfo, streamInfo, withoutServerMetadata } from "../harness/nats.ts";
+import { REGISTRY_BUCKET, REGISTRY_STREAM } from "../../providers/ownership.ts";
+import {
+    jsApi, JsApiError, type LeafPair, type NatsServer, type ServerVersion, startLeafPair, startServer, startTwoAccounts, type StreamInfo, streamInfo,
+    type TwoAccounts, withoutServerMetadata,
+} from "../harness/nats.ts";
 
 export type Provider = pulumi.dynamic.ResourceProvider;
 export type Props = Record<string, unknown> & { stream: string; config: Record<string, unknown>; allowDataLoss: boolean };
@@ -42,6 +46,51 @@ export function brokerForSuite(version: ServerVersion): { server: NatsServer; nc
         await broker.server?.stop();
     });
     return broker;
+}
+
+/**
+ * A hub and its leaf node, each with its own JetStream domain (harness
+ * startLeafPair), for the calling describe, with a connection to each; the
+ * providers are left for each test to point.
+ */
+export function leafPairForSuite(opts: Parameters<typeof startLeafPair>[0]): { pair: LeafPair; hub: NatsConnection; leaf: NatsConnection } {
+    const suite = {} as { pair: LeafPair; hub: NatsConnection; leaf: NatsConnection };
+    before(async () => {
+        suite.pair = await startLeafPair(opts);
+        [suite.hub, suite.leaf] = await Promise.all([suite.pair.hub.connect(), suite.pair.leaf.connect()]);
+    });
+    after(async () => {
+        await closeConnections();
+        await suite.pair?.stop();
+    });
+    return suite;
+}
+
+/** A server with accounts A and B, B importing A's JetStream API (harness startTwoAccounts), for the calling describe, connected as each. */
+export function twoAccountsForSuite(version: ServerVersion): { accounts: TwoAccounts; a: NatsConnection; b: NatsConnection } {
+    const suite = {} as { accounts: TwoAccounts; a: NatsConnection; b: NatsConnection };
+    before(async () => {
+        suite.accounts = await startTwoAccounts({ bin: version.bin });
+        [suite.a, suite.b] = await Promise.all([suite.accounts.server.connect(suite.accounts.a), suite.accounts.server.connect(suite.accounts.b)]);
+    });
+    after(async () => {
+        await closeConnections();
+        await suite.accounts?.server.stop();
+    });
+    return suite;
+}
+
+/** The registry's owner of a stream, read on that JetStream's own $JS.API (undefined: no entry, released, or no registry). */
+export async function registeredOwner(nc: NatsConnection, streamName: string): Promise<string | undefined> {
+    try {
+        const { message } = await jsApi<{ message: { data?: string; hdrs?: string } }>(
+            nc, `$JS.API.STREAM.MSG.GET.${REGISTRY_STREAM}`, { last_by_subj: `$KV.${REGISTRY_BUCKET}.${streamName}` });
+        if (message.hdrs && /KV-Operation: (DEL|PURGE)/.test(Buffer.from(message.hdrs, "base64").toString())) return undefined;
+        return Buffer.from(message.data ?? "", "base64").toString();
+    } catch (err) {
+        if (err instanceof JsApiError && (err.errCode === 10037 || err.errCode === 10059)) return undefined;
+        throw err;
+    }
 }
 
 /** Stack config for an unauthenticated harness server. */
@@ -141,7 +190,7 @@ export async function withEnv<T>(vars: Record<string, string | undefined>, fn: (
 
 /** Every NATS_* variable the providers read, unset: for tests that must not pick up the caller's environment. */
 export const NO_NATS_ENV: Record<string, undefined> = Object.fromEntries(
-    ["NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY", "NATS_CA", "NATS_CERT", "NATS_KEY"].map((k) => [k, undefined]),
+    ["NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY", "NATS_CA", "NATS_CERT", "NATS_KEY", "NATS_JS_DOMAIN", "NATS_JS_API_PREFIX"].map((k) => [k, undefined]),
 );
 
 /** Drops the caller's NATS_* variables for this process, so only what a test configures is used. */

@@ -252,6 +252,15 @@ describe("forServer: the request body for the connected version", () => {
             (e: Error) => /subject_transform/.test(e.message) && /first_seq/.test(e.message) && /metadata/.test(e.message) && /2\.9\.10/.test(e.message));
     });
 
+    test("subject transforms of a source or a mirror on 2.9 fail naming the field, the part and 2.10", () => {
+        const source = { name: "O", subject_transforms: [{ src: "a.>", dest: "b.>" }] };
+        assert.throws(() => forServer({ name: "S", sources: [{ name: "P" }, source] }, V2_9, "2.9.10"),
+            /does not support sources with subject_transforms \(needs nats-server >= 2\.10\.0\)/);
+        assert.throws(() => forServer({ name: "M", mirror: source }, V2_9, "2.9.10"), /does not support mirror with subject_transforms/);
+        assert.deepEqual(forServer({ name: "S", sources: [{ name: "P" }] }, V2_9, "2.9.10"), { name: "S", sources: [{ name: "P" }] });
+        assert.deepEqual(forServer({ name: "M", mirror: source }, V2_12, "2.12.15"), { name: "M", mirror: source });
+    });
+
     test("newer fields at their default are dropped silently on 2.9", () => {
         assert.deepEqual(forServer({ name: "S", compression: "none", metadata: {}, subjects: ["s"] }, V2_9, "2.9.10"), { name: "S", subjects: ["s"] });
     });

@@ -1,44 +1,80 @@
 // preload.ts relies on the Pulumi SDK's internals (which files load
-// TypeScript, arborist and source-map-support): this fails when an SDK
-// upgrade changes them, instead of the program silently paying for them again.
+// TypeScript, arborist, the Automation API and source-map-support, and how
+// debuggablePromise records its debug info): this fails when an SDK upgrade
+// changes them, instead of the program silently paying for them again.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { test } from "node:test";
 import { REPO_ROOT } from "../harness/pulumi.ts";
+import { PROMISE_DEBUG_LINES } from "../../preload.ts";
 
-// What the SDK's run script (cmd/run) loads before the program: the SDK and source-map-support.
+// What the SDK's run script (cmd/run) loads before the program: the SDK and
+// source-map-support; then what the preload must still let work (a wrapped
+// promise, with and without PULUMI_DEBUG_PROMISE_LEAKS) or make fail loudly.
 const probe = `
 const pulumi = require("@pulumi/pulumi");
 const fromRunScript = require("node:module").createRequire(require.resolve("@pulumi/pulumi/cmd/run/index.js"));
 fromRunScript("source-map-support/register");
 fromRunScript("../../runtime/closure/v8Hooks").isInitializedAsync();
 const loaded = Object.keys(require.cache);
-pulumi.runtime.serializeFunction(() => 1).then(
-    () => console.log(JSON.stringify({ loaded, serialised: true })),
-    (err) => console.log(JSON.stringify({ loaded, serialised: false, error: err.message })),
-);`;
+const failure = (f) => { try { f(); return undefined; } catch (err) { return err.message; } };
+const automation = failure(() => pulumi.automation.LocalWorkspace);
+const { debuggablePromise, promiseDebugString } = require("@pulumi/pulumi/runtime/debuggable.js");
+const inner = Promise.resolve(42);
+debuggablePromise(inner, "a context").then(async (value) => {
+    const debug = promiseDebugString(inner);
+    const serialised = await pulumi.runtime.serializeFunction(() => 1).then(() => ({ serialised: true }), (err) => ({ serialised: false, error: err.message }));
+    console.log(JSON.stringify({ loaded, automation, value, debug, ...serialised }));
+});`;
 
-test("with preload.ts, loading @pulumi/pulumi skips TypeScript, arborist, source-map-support and V8's debugger, and closure serialisation fails loudly", () => {
-    const r = spawnSync(process.execPath, ["--no-warnings", "--import", "./preload.ts", "-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
+interface ProbeOut {
+    loaded: string[];
+    automation?: string;
+    value: number;
+    debug: string;
+    serialised: boolean;
+    error?: string;
+}
+
+function runProbe(args: string[], env: NodeJS.ProcessEnv = {}): ProbeOut {
+    const r = spawnSync(process.execPath, ["--no-warnings", ...args, "-e", probe], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env } });
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { loaded: string[]; serialised: boolean; error?: string };
-    assert.deepEqual(out.loaded.filter((k) => k.startsWith("kanade-standin:")).sort(), ["kanade-standin:@npmcli/arborist", "kanade-standin:source-map-support", "kanade-standin:typescript", "kanade-standin:v8Hooks"]);
-    assert.deepEqual(out.loaded.filter((k) => /node_modules\/(typescript|@npmcli\/arborist|source-map-support|source-map)\//.test(k)), []);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as ProbeOut;
+}
+
+const HEAVY = /node_modules\/(typescript|@npmcli\/arborist|normalize-package-data|execa|js-yaml|source-map-support|source-map)\//;
+
+test("with preload.ts, loading @pulumi/pulumi skips TypeScript, arborist, the Automation API, source-map-support and V8's debugger; their uses fail loudly", () => {
+    const out = runProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
+    assert.deepEqual(out.loaded.filter((k) => k.startsWith("kanade-standin:")).sort(),
+        ["kanade-standin:automation", "kanade-standin:codePaths", "kanade-standin:source-map-support", "kanade-standin:typescript", "kanade-standin:v8Hooks"]);
+    assert.deepEqual(out.loaded.filter((k) => HEAVY.test(k)), []);
     assert.equal(out.serialised, false);
-    assert.match(out.error ?? "", /(typescript|V8.s debugger session) was not loaded \(preload\.ts\): this program stores no serialised closures/);
+    assert.match(out.error ?? "", /(typescript|V8.s debugger session|code paths.*) was not loaded \(preload\.ts\): this program stores no serialised closures/);
+    assert.match(out.automation ?? "", /the Automation API was not loaded \(preload\.ts\)/);
 });
 
-test("without it, the SDK and its run script load them (the preload's targets still exist)", () => {
-    const runScript = readFileSync(createRequire(import.meta.url).resolve("@pulumi/pulumi/cmd/run/index.js"), "utf8");
+test("with preload.ts, the SDK's promises carry no debug info unless PULUMI_DEBUG_PROMISE_LEAKS asks for it, and still resolve", () => {
+    const quiet = runProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
+    assert.equal(quiet.value, 42);
+    assert.equal(quiet.debug, "CONTEXT(undefined): undefined\nSTACK_TRACE:\nundefined");
+    const debugging = runProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "1" });
+    assert.equal(debugging.value, 42);
+    assert.match(debugging.debug, /^CONTEXT\(\d+\): a context\nSTACK_TRACE:\nError\n\s+at debuggablePromise /);
+});
+
+test("without it, the SDK and its run script load them and record every promise's debug info (the preload's targets still exist)", () => {
+    const sdk = createRequire(import.meta.url);
+    const runScript = readFileSync(sdk.resolve("@pulumi/pulumi/cmd/run/index.js"), "utf8");
     assert.match(runScript, /require\("source-map-support\/register"\)/);
     assert.match(runScript, /require\("\.\.\/\.\.\/runtime\/closure\/v8Hooks"\)[\s\S]*isInitializedAsync\(\)/);
-    const r = spawnSync(process.execPath, ["--no-warnings", "-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { loaded: string[]; serialised: boolean };
-    for (const name of ["typescript", "@npmcli/arborist", "source-map-support"]) {
+    assert.match(readFileSync(sdk.resolve("@pulumi/pulumi/runtime/debuggable.js"), "utf8"), PROMISE_DEBUG_LINES);
+    const out = runProbe([], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
+    for (const name of ["typescript", "@npmcli/arborist", "execa", "source-map-support"]) {
         assert.ok(out.loaded.some((k) => k.includes(`/node_modules/${name}/`)), `${name} is no longer loaded by @pulumi/pulumi: preload.ts may be obsolete`);
     }
     assert.equal(out.serialised, true);
+    assert.match(out.debug, /^CONTEXT\(\d+\): a context\nSTACK_TRACE:\nError/);
 });

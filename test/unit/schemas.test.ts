@@ -136,6 +136,30 @@ describe("stream check", () => {
         await failsOn(stream, { name: "M", mirror: { name: "S" }, sources: [{ name: "T" }] }, "mirror", /a mirror cannot also have subjects or sources/);
     });
 
+    test("subject transforms of sources and a mirror: dest optional, read in the server's terms", async () => {
+        const transforms = [{ src: "a.>", dest: "x.>" }, { src: "b.*" }];
+        assert.deepEqual((await inputs(stream, { name: "S", sources: [{ name: "O", subjectTransforms: transforms }] })).sources, [{ name: "O", subjectTransforms: transforms }]);
+        await failsOn(stream, { name: "S", sources: [{ name: "O", subjectTransforms: [{ src: "a..b" }] }] }, "sources[0].subjectTransforms[0].src", /well-formed subject/);
+        await failsOn(stream, { name: "M", mirror: { name: "O", subjectTransforms: [{ dest: "x" }] } }, "mirror.subjectTransforms[0].src");
+    });
+
+    test("filters and transforms the server refuses together, each with its own code", async () => {
+        const both = { filterSubject: "a.>", subjectTransforms: [{ src: "a.b" }] };
+        await failsOn(stream, { name: "S", sources: [{ name: "O", ...both }] }, "sources[0].filterSubject", /10144/, /put the filter in a transform's src/);
+        await failsOn(stream, { name: "M", mirror: { name: "O", ...both } }, "mirror.filterSubject", /10150/);
+        // A source's filters may overlap unless one contains the other; a mirror's may not overlap.
+        const overlapping = [{ src: "a.*.c" }, { src: "a.b.*" }];
+        await inputs(stream, { name: "S", sources: [{ name: "O", subjectTransforms: overlapping }] });
+        await failsOn(stream, { name: "M", mirror: { name: "O", subjectTransforms: overlapping } }, "mirror.subjectTransforms[1].src", /10152/, /subjectTransforms\[0\]\.src "a\.\*\.c"/);
+        await failsOn(stream, { name: "S", sources: [{ name: "O", subjectTransforms: [{ src: "a.>" }, { src: "a.b" }] }] }, "sources[0].subjectTransforms[1].src", /10147/);
+    });
+
+    test("two sources the server would take for one are refused (10140); a different domain or transform is another source", async () => {
+        await failsOn(stream, { name: "S", sources: [{ name: "O" }, { name: "O", filterSubject: ">" }] }, "sources[1]", /repeats sources\[0\]/, /10140/);
+        await inputs(stream, { name: "S", sources: [{ name: "O" }, { name: "O", external: { api: "$JS.hub.API" } }] });
+        await inputs(stream, { name: "S", sources: [{ name: "O", subjectTransforms: [{ src: "a", dest: "x" }] }, { name: "O", subjectTransforms: [{ src: "a", dest: "y" }] }] });
+    });
+
     test("every failure is reported at once", async () => {
         const all = await failures(stream, { name: "a b", maxBytes: -5, maxAge: "x", subjects: ["a..b"] });
         assert.deepEqual(all.map((f) => f.property).sort(), ["maxAge", "maxBytes", "name", "subjects[0]"]);
