@@ -362,8 +362,9 @@ function connectError(s: ConnectionSettings, err: unknown): Error {
     const where = s.servers.join(",");
     const code = (err as { code?: string }).code ?? "";
     const reason = err instanceof Error ? err.message : String(err);
+    const unreachable = (why: string) => new Error(`cannot reach NATS at ${where}: ${why}`);
     const refusal = tlsRefusal(err, s.tls, s.namespace, closedByVerifyingServer(err));
-    if (refusal) return new Error(`cannot reach NATS at ${where}: ${refusal}`);
+    if (refusal) return unreachable(refusal);
     if (/AUTHORIZATION|AUTHENTICATION/i.test(code) || /authoriz|authenticat/i.test(reason)) {
         const c = s.credentials;
         const sent = c
@@ -372,7 +373,7 @@ function connectError(s: ConnectionSettings, err: unknown): Error {
         return new Error(`NATS at ${where} refused the credentials (${reason}): ${sent} ` +
             "(stack secrets win over the environment; within one, creds, then nkey, then token, then user/password)");
     }
-    return new Error(`cannot reach NATS at ${where}: ${reason}`);
+    return unreachable(reason);
 }
 
 /** Closes every shared connection, so a process can exit. */
