@@ -1,34 +1,53 @@
 // Loaded before the Pulumi SDK in the program's Node.js process
 // (Pulumi.yaml: runtime.options.nodeargs) and, through this toolchain's
 // dynamic-provider shim (tools/pulumi), in every provider process, to skip
-// start-up work neither needs:
-// - `require("@pulumi/pulumi")` eagerly loads TypeScript (9 MB) and
-//   @npmcli/arborist, which only serialise closures into state; our
-//   providers are stored as a package reference (providers/resource.ts), so
-//   nothing is serialised. Both are replaced by stand-ins that fail loudly if
-//   anything ever does serialise a closure.
+// work neither needs:
+// - `require("@pulumi/pulumi")` eagerly loads TypeScript (9 MB), the closure
+//   serialiser's code-path walker (@npmcli/arborist, normalize-package-data)
+//   and the Automation API (execa, js-yaml and more). Our providers are
+//   stored as a package reference (providers/resource.ts), so no closure is
+//   serialised, and nothing here drives the CLI. They are replaced by
+//   stand-ins that fail loudly if anything ever uses them.
 // - source-map-support maps every stack trace the SDK captures (one per
 //   resource) back through .js.map files; Node runs our .ts sources with
 //   their positions intact, so there is nothing to map.
 // - the run script enables V8's debugger for the closure serialiser too.
-// - Node's compile cache keeps compiled code between runs.
+// - the SDK wraps each of its promises (well over 100 per resource) with a
+//   captured stack trace and a description, which it only ever prints with
+//   PULUMI_DEBUG_PROMISE_LEAKS set: at 1000 resources they held 25 MB.
+//   Without that variable they are no longer recorded.
+// - Node's compile cache keeps compiled code (and stripped TypeScript)
+//   between runs, written as soon as a batch of modules is loaded.
+// The heap's size is set by node flags where each process starts (Pulumi.yaml's
+// nodeargs, the shim): V8 reads them before any script runs.
 // test/unit/preload.test.ts fails when an SDK upgrade changes what this
 // relies on. Without this file (as with upstream's shim) everything runs the
-// same, only slower.
-import { enableCompileCache, registerHooks } from "node:module";
+// same, only slower and bigger.
+import { enableCompileCache, flushCompileCache, registerHooks } from "node:module";
 
 /** The source of a `fail()` that names what was skipped: nothing here should ever call it. */
 const fail = (name: string) => `const fail = () => { throw new Error(${JSON.stringify(
-    `${name} was not loaded (preload.ts): this program stores no serialised closures; remove the preload from Pulumi.yaml's nodeargs if it must`,
+    `${name} was not loaded (preload.ts): this program stores no serialised closures and runs no Automation API; remove the preload from Pulumi.yaml's nodeargs if it must`,
 )}); };`;
 
-/** A module whose every use fails. */
-const failing = (name: string) => `${fail(name)}
-module.exports = new Proxy({}, { get: (_t, key) => (key === "__esModule" || typeof key === "symbol" ? undefined : fail()), ownKeys: () => [] });`;
+/**
+ * A module whose every use fails. `esModule` makes TypeScript's
+ * `__importStar` hand out the module itself, so that a use through the
+ * namespace it is imported as (`pulumi.automation.LocalWorkspace`) fails too.
+ */
+const failing = (name: string, esModule = false) => `${fail(name)}
+module.exports = new Proxy({}, { get: (_t, key) => (key === "__esModule" ? ${esModule} || undefined : typeof key === "symbol" ? undefined : fail()), ownKeys: () => [] });`;
 
 const STANDINS: { name: string; file: RegExp; source: string }[] = [
     { name: "typescript", file: /\/@pulumi\/pulumi\/typescript-shim\.js$/, source: failing("typescript") },
-    { name: "@npmcli/arborist", file: /\/@npmcli\/arborist\/lib\/index\.js$/, source: failing("@npmcli/arborist") },
+    // runtime/index.js re-exports computeCodePaths when it loads, so that one name must exist.
+    {
+        name: "codePaths",
+        file: /\/@pulumi\/pulumi\/runtime\/closure\/codePaths\.js$/,
+        source: `${fail("the closure serialiser's code paths (@npmcli/arborist)")}
+exports.computeCodePaths = fail;`,
+    },
+    { name: "automation", file: /\/@pulumi\/pulumi\/automation\/index\.js$/, source: failing("the Automation API", true) },
     { name: "source-map-support", file: /\/source-map-support\/register\.js$/, source: "" },
     // The run script turns on V8's debugger (Debugger.enable) before the
     // program starts, only to name the files of closures it serialises; with
@@ -43,6 +62,30 @@ exports.getSessionAsync = async () => fail();`,
     },
 ];
 
+/** debuggablePromise's three lines that record a promise's id, description and stack, for promiseDebugString. */
+export const PROMISE_DEBUG_LINES =
+    /\n(\s*Object\.defineProperty\(p, "_debugId",[^\n]*\n\s*Object\.defineProperty\(p, "_debugCtx",[^\n]*\n\s*Object\.defineProperty\(p, "_debugStackTrace", \{ writable: true, value: new Error\(\)\.stack \}\);)\n/;
+
+/** debuggable.js with those lines run only when the SDK will print them (PULUMI_DEBUG_PROMISE_LEAKS); unchanged if they moved. */
+function withoutPromiseDebugInfo(source: string): string {
+    return source.replace(PROMISE_DEBUG_LINES, (_all, lines: string) => `\nif (exports.debugPromiseLeaks) {\n${lines}\n}\n`);
+}
+
+// Node writes the compile cache when the process exits normally, and the
+// engine ends dynamic-provider processes with SIGINT: written only at exit,
+// the modules no program loads (the provider host, the other kinds) would be
+// compiled, and TypeScript stripped, afresh in every provider process. So
+// the cache is written once the modules loaded together are compiled.
+let persisting = false;
+function persistSoon(): void {
+    if (persisting) return;
+    persisting = true;
+    setImmediate(() => {
+        persisting = false;
+        flushCompileCache();
+    }).unref();
+}
+
 registerHooks({
     resolve(specifier, context, nextResolve) {
         const resolved = nextResolve(specifier, context);
@@ -51,7 +94,11 @@ registerHooks({
     },
     load(url, context, nextLoad) {
         const hit = STANDINS.find((s) => url === `kanade-standin:${s.name}`);
-        return hit ? { format: "commonjs", source: hit.source, shortCircuit: true } : nextLoad(url, context);
+        if (hit) return { format: "commonjs", source: hit.source, shortCircuit: true };
+        persistSoon();
+        const loaded = nextLoad(url, context);
+        if (loaded.source === undefined || loaded.source === null || !url.endsWith("/@pulumi/pulumi/runtime/debuggable.js")) return loaded;
+        return { ...loaded, source: withoutPromiseDebugInfo(String(loaded.source)) };
     },
 });
 

@@ -537,15 +537,11 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 // engine's environment, unless the user set it: Node's compile cache from
 // its first line on (the directory the project's preload.ts enables anyway),
 // so that a warm run reads even the preload, a .ts file, from it and never
-// loads Node's TypeScript stripper (15 MiB); and two malloc arenas instead
-// of one per thread. The dynamic-provider shim sets the same.
+// loads Node's TypeScript stripper (15 MiB). The dynamic-provider shim sets
+// the same.
 func memoryEnv() []string {
-	var env []string
-	if _, set := os.LookupEnv("NODE_COMPILE_CACHE"); !set {
-		env = append(env, "NODE_COMPILE_CACHE="+filepath.Join(os.TempDir(), "node-compile-cache"))
+	if _, set := os.LookupEnv("NODE_COMPILE_CACHE"); set {
+		return nil
 	}
-	if _, set := os.LookupEnv("MALLOC_ARENA_MAX"); !set {
-		env = append(env, "MALLOC_ARENA_MAX=2")
-	}
-	return env
+	return []string{"NODE_COMPILE_CACHE=" + filepath.Join(os.TempDir(), "node-compile-cache")}
 }
