@@ -10,6 +10,7 @@
 // what it would lose (guard.ts) and whether another stack manages the stream
 // (ownership.ts). A delete is judged only when it runs: the engine does not
 // ask the provider about deletes in preview.
+import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CONNECTION_NAMESPACE, type ConfigGetter, apiTarget, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
@@ -132,6 +133,13 @@ function hasUnknown(value: unknown): boolean {
     if (value === pulumi.runtime.unknownValue) return true;
     if (Array.isArray(value)) return value.some(hasUnknown);
     return typeof value === "object" && value !== null && Object.values(value).some(hasUnknown);
+}
+
+/** Whether checked inputs are the ones the stack has, from the same provider reference. */
+function unchanged(olds: Record<string, unknown> | undefined, news: Record<string, unknown>, inputs: object): boolean {
+    if (!olds || !Object.keys(olds).length) return false;
+    const { __provider: oldProvider, ...old } = olds;
+    return oldProvider === news.__provider && isDeepStrictEqual(old, { ...inputs });
 }
 
 export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pulumi.dynamic.ResourceProvider {
@@ -289,6 +297,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 if (kind.streamName(inputs) === REGISTRY_STREAM) {
                     return { inputs, failures: [{ property: "", reason: `${resource}: the name is taken by this program's ownership registry (${REGISTRY_BUCKET}); pick another` }] };
                 }
+                // The inputs the stack already has (refreshed from the broker on
+                // every preview and up): diff plans nothing for the stream, so
+                // there is no step to judge, and no broker round trip to pay.
+                if (unchanged(olds, news, inputs)) return { inputs: inputs as Record<string, unknown> };
                 let b: Broker;
                 try {
                     b = await broker();

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type NatsConnection } from "nats";
 import { provider as keyValue } from "../../providers/keyValue.ts";
-import { claim, REGISTRY_BUCKET, REGISTRY_STREAM } from "../../providers/ownership.ts";
+import { claim, REGISTRY_BUCKET, REGISTRY_STREAM, registration } from "../../providers/ownership.ts";
 import { provider as stream } from "../../providers/stream.ts";
 import { bothServerVersions, jsApi } from "../harness/nats.ts";
 import {
@@ -275,6 +275,16 @@ for (const version of bothServerVersions()) {
                 const news = await refusedInCheck(stream, bOuts, raw, /managed by the stack acme\/kanade-jetstream\/a/);
                 await rejects(stream.update!("OWN_A", bOuts, news), /^stream "OWN_A": update failed: the stream OWN_A is managed by the stack acme\/kanade-jetstream\/a/);
                 assert.equal((await brokerConfig(broker.nc, "OWN_A")).max_bytes, -1);
+            });
+
+            test("inputs the stack already has are no step: not judged, so another stack's entry does not fail that preview; a change is judged", async () => {
+                const args = { name: "OWN_KEPT", subjects: ["own.kept.>"], owner: A };
+                const { id, outs } = await created(stream, args);
+                const refreshed = await stream.read!(id, outs as never);
+                // Stack B took it over since.
+                await claim(broker.nc, "OWN_KEPT", B, (await registration(broker.nc, "OWN_KEPT")).revision, 1);
+                await rechecked(stream, { ...refreshed.inputs, __provider: "p" }, { ...args, __provider: "p" });
+                await refusedInCheck(stream, { ...refreshed.inputs, __provider: "p" }, { ...args, maxMsgs: 10, __provider: "p" }, /managed by the stack/);
             });
 
             test("hand-over with takeOverFrom: B adopts and registers; A's delete then lets go without deleting; B's deletes and releases", async () => {
