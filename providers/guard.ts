@@ -13,7 +13,7 @@
 import { type NatsConnection } from "nats";
 import { jsApi } from "./connection.ts";
 import { ERR, JetStreamError } from "./errors.ts";
-import { effective } from "./plan.ts";
+import { effective, isUnset } from "./plan.ts";
 import { type Field, MANAGED_FIELDS, type StreamConfig } from "./rules.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
@@ -149,8 +149,7 @@ const MANAGED = new Set<string>(MANAGED_FIELDS);
  * deprecated template_owner), which an update keeps but a create cannot know.
  */
 export function notCarriedOver(existing: StreamInfo, desired: StreamConfig): string[] {
-    const unset = (v: unknown) => v === undefined || v === null || v === "" || v === false || (typeof v === "object" && Object.keys(v).length === 0);
-    const unmanaged = Object.entries(existing.config).filter(([k, v]) => !MANAGED.has(k) && !unset(v)).map(([k]) => k);
+    const unmanaged = Object.entries(existing.config).filter(([k, v]) => !MANAGED.has(k) && !isUnset(v) && v !== false).map(([k]) => k);
     const next = (existing.state.last_seq ?? 0) + 1;
     return [
         contentLost(existing.state),

@@ -206,7 +206,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         const renamed = oldStream !== desired.name;
         let note: string | undefined;
         if (existing) {
-            const blocking = compare(desired, existing.config, b.version).filter((c) => c.change === "replace").map((c) => kind.inputOf(c.field));
+            const changes = compare(desired, existing.config, b.version);
+            const blocking = changes.filter((c) => c.change === "replace").map((c) => kind.inputOf(c.field));
             if (renamed) blocking.unshift(kind.inputOf("name"));
             const why = `replacing it (${[...new Set(blocking)].join(", ")} cannot change in place)`;
             const lost = blocking.length && !news.allowDataLoss ? contentLost(existing.state) : undefined;
@@ -215,7 +216,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     `that would be lost. Nothing was changed. ${optInHint(kind.nameOf(news))}`);
             } else if (!blocking.length) {
                 problems.push(await shrinkProblem(b, existing, desired, news, "the update"));
-                problems.push(...updateRefusals(compare(desired, existing.config, b.version)));
+                problems.push(...updateRefusals(changes));
             } else {
                 const dropped = notCarriedOver(existing, desired);
                 if (dropped.length) note = `${why} deletes the stream ${oldStream} and creates it anew without: ${dropped.join("; ")}`;

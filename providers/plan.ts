@@ -48,7 +48,8 @@ function storedSource(s: StreamSource): StreamSource {
     return { ...s, external: deliver ? { ...external, deliver } : external };
 }
 
-function isUnset(v: unknown): boolean {
+/** A value the server treats as not set: absent, empty text, an empty list or map. */
+export function isUnset(v: unknown): boolean {
     return v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0) ||
         (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 }

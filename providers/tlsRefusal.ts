@@ -42,6 +42,8 @@ export function tlsRefusal(err: unknown, tls: TlsMaterial | undefined, namespace
     const code = (err as { code?: unknown } | undefined)?.code;
     if (typeof code !== "string") return undefined;
     const from = tls?.from ?? {};
+    const noCertificate = (seen: string) => `the server requires a client certificate and none was sent (${seen}): ${setPair(namespace)}`;
+    const refusedCertificate = (seen: string) => `the server refused the client certificate in ${from.cert} (${seen}): ${REFUSED_ADVICE}`;
     let why: string;
     if (UNTRUSTED.has(code)) {
         why = from.ca
@@ -57,15 +59,13 @@ export function tlsRefusal(err: unknown, tls: TlsMaterial | undefined, namespace
             "connect by a name or IP address the certificate lists, or have the server's certificate issued for this one";
     } else if (verifyingServer && RESET.has(code)) {
         const seen = `${code} right after the TLS handshake, from a server that verifies client certificates`;
-        why = from.cert
-            ? `the server refused the client certificate in ${from.cert} (${seen}): ${REFUSED_ADVICE}`
-            : `the server requires a client certificate and none was sent (${seen}): ${setPair(namespace)}`;
+        why = from.cert ? refusedCertificate(seen) : noCertificate(seen);
     } else if (SERVER_ALERT.test(code)) {
         const alert = SERVER_ALERT.exec(code)![1];
         if (!from.cert && NO_CERTIFICATE_ALERT.test(alert)) {
-            why = `the server requires a client certificate and none was sent (${code}): ${setPair(namespace)}`;
+            why = noCertificate(code);
         } else if (from.cert && REFUSED_CERTIFICATE_ALERT.test(alert)) {
-            why = `the server refused the client certificate in ${from.cert} (${code}): ${REFUSED_ADVICE}`;
+            why = refusedCertificate(code);
         } else {
             why = `the server ended the TLS handshake (${code}): check that its TLS settings (versions, ciphers) accept this client`;
         }
