@@ -978,7 +978,18 @@ export interface ServerVersion {
  */
 export function bothServerVersions(): ServerVersion[] {
   const env = process.env;
-  return serverLines([env.NATS_SERVER_CURRENT || env.NATS_SERVER_BIN, env.NATS_SERVER_2_11, env.NATS_SERVER_2_10, env.NATS_SERVER_LEGACY]);
+  return serverLines({
+    NATS_SERVER_CURRENT: env.NATS_SERVER_CURRENT || env.NATS_SERVER_BIN,
+    NATS_SERVER_2_11: env.NATS_SERVER_2_11,
+    NATS_SERVER_2_10: env.NATS_SERVER_2_10,
+    NATS_SERVER_LEGACY: env.NATS_SERVER_LEGACY,
+  });
+}
+
+/** The newest of the integration suites' lines (KANADE_SERVER_VERSIONS lists them in any order). */
+export function newestServerVersion(): ServerVersion {
+  const newer = (a: ServerVersion, b: ServerVersion) => (b.version.localeCompare(a.version, undefined, { numeric: true }) > 0 ? b : a);
+  return bothServerVersions().reduce(newer);
 }
 
 /**
@@ -988,18 +999,22 @@ export function bothServerVersions(): ServerVersion[] {
  * integration suites' to cover. KANADE_SERVER_VERSIONS narrows as above.
  */
 export function e2eServerVersions(): ServerVersion[] {
-  return serverLines([process.env.NATS_SERVER_CURRENT || process.env.NATS_SERVER_BIN, process.env.NATS_SERVER_LEGACY]);
+  return serverLines({ NATS_SERVER_CURRENT: process.env.NATS_SERVER_CURRENT || process.env.NATS_SERVER_BIN, NATS_SERVER_LEGACY: process.env.NATS_SERVER_LEGACY });
 }
 
-function serverLines(candidates: (string | undefined)[]): ServerVersion[] {
-  const bins = candidates.filter((b): b is string => !!b && existsSync(b));
+/** The lines of these binaries (by the variable naming each); under CI without KANADE_SERVER_VERSIONS, every one must be there. */
+function serverLines(candidates: Record<string, string | undefined>): ServerVersion[] {
+  const wanted = process.env.KANADE_SERVER_VERSIONS?.split(",").map((s) => s.trim()).filter(Boolean);
+  const absent = Object.entries(candidates).filter(([, b]) => !b || !existsSync(b)).map(([name, b]) => `${name} (${b ?? "unset"})`);
+  // Locally a line not built yet narrows the suites; CI must run every line.
+  if (process.env.CI && !wanted && absent.length) throw new Error(`nats-server lines missing under CI: ${absent.join(", ")}; run scripts/setup.sh`);
+  const bins = Object.values(candidates).filter((b): b is string => !!b && existsSync(b));
   const all: ServerVersion[] = [];
   for (const bin of new Set(bins)) {
     const version = serverVersion(bin);
     const label = version.split(".").slice(0, 2).join(".");
     if (!all.some((v) => v.label === label)) all.push({ label, bin, version });
   }
-  const wanted = process.env.KANADE_SERVER_VERSIONS?.split(",").map((s) => s.trim()).filter(Boolean);
   if (!wanted) {
     if (all.length === 0) throw new Error("no nats-server found: source scripts/env.sh (NATS_SERVER_CURRENT/LEGACY)");
     return all;

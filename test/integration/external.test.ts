@@ -12,7 +12,8 @@ import { describe, test } from "node:test";
 import { type NatsConnection } from "nats";
 import { provider as keyValue } from "../../providers/keyValue.ts";
 import { provider as stream } from "../../providers/stream.ts";
-import { bothServerVersions } from "../harness/nats.ts";
+import { atLeast, parseVersion } from "../../providers/rules.ts";
+import { newestServerVersion } from "../harness/nats.ts";
 import {
     brokerConfig, configure, created, isolateFromNatsEnv, leafPairForSuite, type Props, type Provider, publish, streamInfo, twoAccountsForSuite,
 } from "./support.ts";
@@ -52,7 +53,8 @@ async function putKeys(nc: NatsConnection, bucket: string, count: number): Promi
     for (let i = 0; i < count; i++) await js.publish(`$KV.${bucket}.key${i}`, new TextEncoder().encode(`value ${i}`));
 }
 
-for (const version of bothServerVersions().filter((v) => v.label === "2.12")) {
+// On the newest line, 2.12 or later.
+for (const version of [newestServerVersion()].filter((v) => atLeast(parseVersion(v.version), [2, 12, 0]))) {
     describe(`nats-server ${version.version}: a hub's sources and mirrors of its leaf node's JetStream (external.api, no deliver)`, () => {
         const suite = leafPairForSuite({ bin: version.bin });
 
