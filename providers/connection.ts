@@ -19,11 +19,6 @@ export type ConfigGetter = (key: string) => string | undefined;
 /** The config keys of the connection, read through a ConfigGetter. */
 export const CONNECTION_KEYS = ["servers", "natsUser", "natsPassword", "natsToken", "natsCreds", "natsNkeySeed", "natsTlsCa", "natsTlsCert", "natsTlsKey", "jsDomain", "jsApiPrefix"] as const;
 
-/** The environment variables the connection falls back to (resolveSettings), as the nats CLI names them where it has them. */
-export const CONNECTION_ENV = [
-    "NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY", "NATS_CA", "NATS_CERT", "NATS_KEY", "NATS_JS_DOMAIN", "NATS_JS_API_PREFIX",
-] as const;
-
 /**
  * The namespace of the connection settings a program using this package sets
  * whatever its project is called (`jetstream:servers`).

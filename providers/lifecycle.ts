@@ -13,7 +13,7 @@
 import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CONNECTION_ENV, CONNECTION_NAMESPACE, type ConfigGetter, type ConnectionSettings, apiTarget, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
+import { CONNECTION_NAMESPACE, type ConfigGetter, apiTarget, brokerConnection, connectionConfig, brokerVersion, jsApi, resolveSettings, serverInfo } from "./connection.ts";
 import { resourceError } from "./errors.ts";
 import { type StreamInfo, contentLost, limitLosses, notCarriedOver, optInHint, streamInfo } from "./guard.ts";
 import { type Registration, REGISTRY_BUCKET, REGISTRY_STREAM, claim, registration, release } from "./ownership.ts";
@@ -90,21 +90,8 @@ function configOptIn(name: string): boolean {
     return value === true || value === "true";
 }
 
-// The connection settings, resolved once per configuration and environment:
-// resolving reads and checks the credential and TLS files (0.2 ms with TLS
-// material), which every call (three per resource in a preview) would repeat.
-let resolved: { connection: typeof connection; env: string; settings: ConnectionSettings } | undefined;
-
-function connectionSettings(): ConnectionSettings {
-    const env = JSON.stringify(CONNECTION_ENV.map((name) => process.env[name]));
-    if (resolved?.connection !== connection || resolved.env !== env) {
-        resolved = { connection, env, settings: resolveSettings(connection.get, process.env, connection.namespace) };
-    }
-    return resolved.settings;
-}
-
 async function broker(): Promise<{ nc: Awaited<ReturnType<typeof brokerConnection>>; version: Version; versionText: string }> {
-    const nc = await brokerConnection(connectionSettings());
+    const nc = await brokerConnection(resolveSettings(connection.get, process.env, connection.namespace));
     // The lowest version in the cluster: any server may answer a request.
     const versionText = await brokerVersion(nc);
     return { nc, version: parseVersion(versionText), versionText };

@@ -9,7 +9,7 @@ import { type NatsConnection } from "nats";
 import { atLeast, type Field, parseVersion, RULES } from "../../providers/rules.ts";
 import { provider as streamProvider } from "../../providers/stream.ts";
 import { after, before } from "node:test";
-import { closeConnections, CONNECTION_ENV } from "../../providers/connection.ts";
+import { closeConnections } from "../../providers/connection.ts";
 import { REGISTRY_BUCKET, REGISTRY_STREAM } from "../../providers/ownership.ts";
 import {
     jsApi, JsApiError, type LeafPair, type NatsServer, type ServerVersion, startLeafPair, startServer, startTwoAccounts, type StreamInfo, streamInfo,
@@ -190,7 +190,7 @@ export async function withEnv<T>(vars: Record<string, string | undefined>, fn: (
 
 /** Every NATS_* variable the providers read, unset: for tests that must not pick up the caller's environment. */
 export const NO_NATS_ENV: Record<string, undefined> = Object.fromEntries(
-    CONNECTION_ENV.map((k) => [k, undefined]),
+    ["NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY", "NATS_CA", "NATS_CERT", "NATS_KEY", "NATS_JS_DOMAIN", "NATS_JS_API_PREFIX"].map((k) => [k, undefined]),
 );
 
 /** Drops the caller's NATS_* variables for this process, so only what a test configures is used. */
