@@ -49,10 +49,10 @@ export interface Kind<S extends z.ZodType<ManagedInputs>> {
  * The layout of the outputs this version writes; a later release reads it to
  * migrate state an earlier one wrote.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** State outputs: the actual config in input form, the stream and its config. */
-export type Outputs<I> = I & { stream: string; config: StreamConfig; schemaVersion: number; __provider?: string };
+/** State outputs: the stream and its config as the broker has it, and what no config holds. */
+export type Outputs = Partial<ManagedInputs> & { stream: string; config: StreamConfig; schemaVersion: number; __provider?: string };
 
 const MANAGED = new Set<string>(MANAGED_FIELDS);
 
@@ -148,11 +148,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         stream === name ? `${kind.label} "${name}"` : `${kind.label} "${name}" (stream ${stream})`;
     const describeInputs = (inputs: Inputs) => describe(kind.nameOf(inputs), kind.streamName(inputs));
 
-    const outputs = (config: StreamConfig, managed: ManagedInputs): Outputs<Inputs> => ({
-        ...kind.fromStreamConfig(config),
+    const outputs = (config: StreamConfig, managed: ManagedInputs): Outputs => ({
         ...compact({ allowDataLoss: managed.allowDataLoss, owner: managed.owner, takeOverFrom: managed.takeOverFrom }),
         stream: config.name, config: withUserMetadata(config), schemaVersion: SCHEMA_VERSION,
-    }) as Outputs<Inputs>;
+    });
 
     /** Refuses a stream another stack manages, unless this one takes it over from exactly that stack. */
     const ownershipProblem = (stream: string, reg: Registration, inputs: Partial<ManagedInputs>): string | undefined => {
@@ -360,7 +359,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         // calls diff while refreshing (Pulumi.yaml refreshes on every preview
         // and up), with the inputs of the previous run: a refusal there would
         // ignore an opt-in set since and fail even `pulumi destroy`.
-        async diff(id: string, olds: Outputs<Inputs>, news: Inputs & { __provider?: string }) {
+        async diff(id: string, olds: Outputs, news: Inputs & { __provider?: string }) {
             // An input that is not known yet changes the resource; one that names
             // the stream may change which stream it is.
             if (hasUnknown(news)) {
@@ -426,14 +425,15 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             }
         },
 
-        async read(id: string, props: Outputs<Inputs>) {
+        async read(id: string, props: Outputs) {
             const resource = describe(props.stream ?? id, id);
             try {
                 const b = await broker();
                 const existing = await streamInfo(b.nc, id);
                 if (!existing) return {}; // gone: refresh drops it, the next plan creates it
-                const outs = outputs(existing.config, { ...props, allowDataLoss: props.allowDataLoss ?? false });
-                const { stream: _s, config: _c, schemaVersion: _v, ...inputs } = outs;
+                const managed = { allowDataLoss: props.allowDataLoss ?? false, owner: props.owner, takeOverFrom: props.takeOverFrom };
+                const outs = outputs(existing.config, managed);
+                const inputs = { ...kind.fromStreamConfig(existing.config), ...compact(managed) };
                 const drift = fixedSettingsDrift(inputs, existing.config, b.version);
                 return { id, props: outs, inputs: drift ? { ...inputs, drift } : inputs };
             } catch (err) {
@@ -441,7 +441,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             }
         },
 
-        async update(id: string, _olds: Outputs<Inputs>, news: Inputs) {
+        async update(id: string, _olds: Outputs, news: Inputs) {
             const resource = describeInputs(news);
             const desired = kind.toStreamConfig(news);
             try {
@@ -466,8 +466,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             }
         },
 
-        async delete(id: string, props: Outputs<Inputs>) {
-            const name = props.stream && props.stream !== id ? props.stream : kind.nameOf(props);
+        async delete(id: string, props: Outputs) {
+            const name = kind.nameOf(kind.fromStreamConfig(props.config) as Inputs);
             const resource = describe(name, id);
             try {
                 const { nc } = await broker();
@@ -476,10 +476,10 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 // delete; this stack only lets go of it.
                 if (reg.owner !== undefined && reg.owner !== props.owner) return;
                 if (existing) {
-                    const optedIn = props.allowDataLoss || replacementOptIns.get(id) === true || configOptIn(kind.nameOf(props));
+                    const optedIn = props.allowDataLoss || replacementOptIns.get(id) === true || configOptIn(name);
                     const lost = contentLost(existing.state);
                     if (lost && !optedIn) {
-                        throw new Error(`it holds ${lost} that deleting or replacing it would lose. Nothing was changed. ${optInHint(kind.nameOf(props))}`);
+                        throw new Error(`it holds ${lost} that deleting or replacing it would lose. Nothing was changed. ${optInHint(name)}`);
                     }
                     await jsApi(nc, `STREAM.DELETE.${id}`);
                 }

@@ -28,39 +28,39 @@ for (const version of bothServerVersions()) {
 
         describe("create equals the async-nats bootstrap's stream", () => {
             test("stream EXEC as the seed declares it", async () => {
-                const { id, outs } = await created(stream, { name: "EXEC", subjects: ["commands.>"], maxBytes: "64MiB", maxAge: "7d", maxMsgsPerSubject: 1 });
+                const { id, outs, stored } = await created(stream, { name: "EXEC", subjects: ["commands.>"], maxBytes: "64MiB", maxAge: "7d", maxMsgsPerSubject: 1 });
                 assert.equal(id, "EXEC");
                 assert.deepEqual(await brokerConfig(broker.nc, "EXEC"), golden(version, "EXEC"));
                 assert.equal(outs.stream, "EXEC");
                 assert.deepEqual(outs.config, await brokerConfig(broker.nc, "EXEC"), "state keeps the broker's config without _nats.* metadata");
-                assert.equal(outs.maxBytes, "64MiB");
-                assert.equal(outs.maxAge, "7d");
+                assert.equal(stored.maxBytes, "64MiB");
+                assert.equal(stored.maxAge, "7d");
                 assert.equal(outs.allowDataLoss, false);
             });
 
             test("KV bucket schedules, history 5", async () => {
-                const { id, outs } = await created(keyValue, { bucket: "schedules", history: 5 });
+                const { id, outs, stored } = await created(keyValue, { bucket: "schedules", history: 5 });
                 assert.equal(id, "KV_schedules");
                 assert.deepEqual(await brokerConfig(broker.nc, "KV_schedules"), golden(version, "KV_schedules"));
-                assert.equal(outs.bucket, "schedules");
-                assert.equal(outs.history, 5);
+                assert.equal(stored.bucket, "schedules");
+                assert.equal(stored.history, 5);
                 assert.equal(outs.stream, "KV_schedules");
             });
 
             test("object store result_output, ttl 30d, 1GiB", async () => {
-                const { id, outs } = await created(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
+                const { id, stored } = await created(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
                 assert.equal(id, "OBJ_result_output");
                 assert.deepEqual(await brokerConfig(broker.nc, "OBJ_result_output"), golden(version, "OBJ_result_output"));
-                assert.equal(outs.ttl, "30d");
-                assert.equal(outs.maxBytes, "1GiB");
+                assert.equal(stored.ttl, "30d");
+                assert.equal(stored.maxBytes, "1GiB");
                 await rawDelete(broker.nc, "OBJ_result_output"); // the adopt test below creates it the pre-cap way
             });
 
             test("a second create of the same inputs adopts it unchanged", async () => {
                 const before = await brokerConfig(broker.nc, "KV_schedules");
-                const { id, outs } = await created(keyValue, { bucket: "schedules", history: 5 });
+                const { id, stored } = await created(keyValue, { bucket: "schedules", history: 5 });
                 assert.equal(id, "KV_schedules");
-                assert.equal(outs.history, 5);
+                assert.equal(stored.history, 5);
                 assert.deepEqual(await brokerConfig(broker.nc, "KV_schedules"), before);
             });
 
@@ -88,15 +88,15 @@ for (const version of bothServerVersions()) {
                     ["run-3/stderr", new TextEncoder().encode("")],
                 ]);
                 for (const [name, data] of objects) await os.putBlob({ name }, data);
-                const stored = await messages(broker.nc, "OBJ_result_output");
-                assert.ok(stored >= 6);
+                const before = await messages(broker.nc, "OBJ_result_output");
+                assert.ok(before >= 6);
 
-                const { outs } = await created(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
+                const { stored } = await created(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
 
                 assert.deepEqual(await brokerConfig(broker.nc, "OBJ_result_output"), golden(version, "OBJ_result_output"));
-                assert.equal(outs.maxBytes, "1GiB");
-                assert.equal(outs.ttl, "30d");
-                assert.equal(await messages(broker.nc, "OBJ_result_output"), stored);
+                assert.equal(stored.maxBytes, "1GiB");
+                assert.equal(stored.ttl, "30d");
+                assert.equal(await messages(broker.nc, "OBJ_result_output"), before);
                 const after = await broker.nc.jetstream().views.os("result_output");
                 for (const [name, data] of objects) assert.deepEqual(Buffer.from((await after.getBlob(name))!), Buffer.from(data), name);
             });
@@ -108,12 +108,12 @@ for (const version of bothServerVersions()) {
                 await rawCreate(broker.nc, { name: "ADOPT_T", subjects: ["adopt.t.>"] });
                 await publish(broker.nc, "adopt.t.x", 5);
 
-                const { outs } = await created(stream, { name: "ADOPT_T", subjects: ["adopt.t.>"], maxBytes: "1MiB", maxAge: "1d" });
+                const { stored } = await created(stream, { name: "ADOPT_T", subjects: ["adopt.t.>"], maxBytes: "1MiB", maxAge: "1d" });
                 const config = await brokerConfig(broker.nc, "ADOPT_T");
                 assert.equal(config.max_bytes, 1024 * 1024);
                 assert.equal(config.max_age, 86400e9);
                 assert.equal(await messages(broker.nc, "ADOPT_T"), 5);
-                assert.equal(outs.maxBytes, "1MiB");
+                assert.equal(stored.maxBytes, "1MiB");
 
                 await created(stream, { name: "ADOPT_S", subjects: ["adopt.s.>"], maxBytes: "1MiB", noAck: true });
                 const s = await brokerConfig(broker.nc, "ADOPT_S");
@@ -201,23 +201,23 @@ for (const version of bothServerVersions()) {
                 });
             } else {
                 test("stream compression s2 applies", async () => {
-                    const { outs } = await created(stream, { name: "COMP", subjects: ["comp.>"], compression: "s2" });
+                    const { stored } = await created(stream, { name: "COMP", subjects: ["comp.>"], compression: "s2" });
                     assert.equal((await brokerConfig(broker.nc, "COMP")).compression, "s2");
-                    assert.equal(outs.compression, "s2");
+                    assert.equal(stored.compression, "s2");
                 });
 
                 test("KV and object store compression apply", async () => {
                     const kv = await created(keyValue, { bucket: "comp", compression: true });
                     assert.equal((await brokerConfig(broker.nc, "KV_comp")).compression, "s2");
-                    assert.equal(kv.outs.compression, true);
+                    assert.equal(kv.stored.compression, true);
                     await created(objectStore, { bucket: "comp", compression: true });
                     assert.equal((await brokerConfig(broker.nc, "OBJ_comp")).compression, "s2");
                 });
 
                 test("user metadata applies next to the server's own keys", async () => {
-                    const { outs } = await created(stream, { name: "META", subjects: ["meta.>"], metadata: { owner: "ops" } });
+                    const { outs, stored } = await created(stream, { name: "META", subjects: ["meta.>"], metadata: { owner: "ops" } });
                     assert.deepEqual((await brokerConfig(broker.nc, "META")).metadata, { owner: "ops" });
-                    assert.deepEqual(outs.metadata, { owner: "ops" });
+                    assert.deepEqual(stored.metadata, { owner: "ops" });
                     assert.deepEqual((outs.config as { metadata: unknown }).metadata, { owner: "ops" }, "no _nats.* keys in state");
                 });
             }

@@ -103,11 +103,12 @@ export async function checked(p: Provider, raw: Record<string, unknown>): Promis
     return r.inputs as Record<string, unknown>;
 }
 
-/** check() then create(): id and outputs. */
-export async function created(p: Provider, raw: Record<string, unknown>): Promise<{ id: string; outs: Props; inputs: Record<string, unknown> }> {
+/** check() then create(): id, outputs, the checked inputs, and the inputs read() gives back for it (what plans compare). */
+export async function created(p: Provider, raw: Record<string, unknown>): Promise<{ id: string; outs: Props; inputs: Record<string, unknown>; stored: Record<string, unknown> }> {
     const inputs = await checked(p, raw);
     const r = await p.create(inputs);
-    return { id: r.id, outs: r.outs as Props, inputs };
+    const back = await p.read!(r.id, r.outs);
+    return { id: r.id, outs: r.outs as Props, inputs, stored: back.inputs as Record<string, unknown> };
 }
 
 /** Awaits a rejection whose message matches every pattern; returns the message. */

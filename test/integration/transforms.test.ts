@@ -67,7 +67,7 @@ for (const version of bothServerVersions()) {
             assert.deepEqual(await subjects(broker.nc, "AGG"), ["eu.orders.1", "orders.us.1"], "asia filtered out, eu renamed");
             assert.equal((await stream.diff!(agg.id, agg.outs, agg.inputs)).changes, false);
             const read = await stream.read!(agg.id, agg.outs as never);
-            assert.deepEqual((read.props as { sources: unknown }).sources, [{ name: "ORDERS", subjectTransforms: transforms }]);
+            assert.deepEqual((read.inputs as { sources: unknown }).sources, [{ name: "ORDERS", subjectTransforms: transforms }]);
 
             const news = await checked(stream, { name: "AGG", sources: [{ name: "ORDERS", subjectTransforms: [{ src: "orders.asia.>", dest: "asia.>" }] }] });
             const plan = await stream.diff!(agg.id, agg.outs, news);
@@ -79,7 +79,7 @@ for (const version of bothServerVersions()) {
             // Drift: a transform changed behind the provider's back shows in refresh and plans an update back.
             await rawUpdate(broker.nc, "AGG", { sources: [{ name: "ORDERS", subject_transforms: [{ src: "orders.asia.>", dest: "elsewhere.>" }] }] });
             const refreshed = await stream.read!(agg.id, outs as never);
-            assert.deepEqual((refreshed.props as { sources: unknown }).sources, [{ name: "ORDERS", subjectTransforms: [{ src: "orders.asia.>", dest: "elsewhere.>" }] }]);
+            assert.deepEqual((refreshed.inputs as { sources: unknown }).sources, [{ name: "ORDERS", subjectTransforms: [{ src: "orders.asia.>", dest: "elsewhere.>" }] }]);
             const back = await stream.diff!(agg.id, refreshed.props as never, news);
             assert.deepEqual([back.changes, back.replaces], [true, []]);
         });

@@ -54,9 +54,10 @@ for (const version of bothServerVersions()) {
                 assert.equal(config.max_age, 7200e9);
                 assert.deepEqual(config.subjects, ["upd.a.>", "upd.b.>"]);
                 assert.equal(await messages(broker.nc, "UPD"), 4);
-                assert.equal(updated.maxBytes, "2MiB");
-                assert.equal(updated.maxAge, "2h");
                 assert.deepEqual(updated.config, config);
+                const back = (await stream.read!(id, updated as Props)).inputs!;
+                assert.equal(back.maxBytes, "2MiB");
+                assert.equal(back.maxAge, "2h");
                 assert.deepEqual(await stream.diff!(id, updated as Props, news), { changes: false, replaces: [], deleteBeforeReplace: false });
             });
 
@@ -92,8 +93,9 @@ for (const version of bothServerVersions()) {
                 assert.equal(config.max_age, 86400e9);
                 assert.equal(config.max_bytes, 10 * MiB);
                 assert.equal(config.deny_delete, true);
-                assert.equal(updated.history, 5);
-                assert.equal(updated.ttl, "1d");
+                const back = (await keyValue.read!(id, updated as Props)).inputs!;
+                assert.equal(back.history, 5);
+                assert.equal(back.ttl, "1d");
             });
 
             test("object store maxBytes and ttl", async () => {
@@ -295,6 +297,29 @@ for (const version of bothServerVersions()) {
             });
         }
 
+        describe("state layout", () => {
+            test("outputs of schema 1 (every input copied next to the config): an update that sends nothing rewrites them without the copies; delete reads the name from the config", async () => {
+                const { id, outs, inputs, stored } = await created(keyValue, { bucket: "layout_v1", history: 2 });
+                assert.equal(outs.schemaVersion, 2);
+                const v1 = { ...stored, ...outs, schemaVersion: 1 } as Props;
+                const kv = await broker.nc.jetstream().views.kv("layout_v1");
+                await kv.put("k", new TextEncoder().encode("v"));
+                const before = await streamInfo(broker.nc, "KV_layout_v1");
+
+                assert.deepEqual(await keyValue.diff!(id, v1, inputs), { changes: true, replaces: [], deleteBeforeReplace: false }, "an older schema is rewritten");
+                const { outs: rewritten } = await keyValue.update!(id, v1, inputs);
+                assert.deepEqual(Object.keys(rewritten).sort(), ["allowDataLoss", "config", "schemaVersion", "stream"]);
+                assert.equal(rewritten.schemaVersion, 2);
+                const after = await streamInfo(broker.nc, "KV_layout_v1");
+                assert.deepEqual(after!.config, before!.config, "nothing sent to the broker");
+                assert.equal(after!.state.messages, 1);
+                assert.equal((await keyValue.diff!(id, rewritten as Props, inputs)).changes, false);
+
+                await rejects(keyValue.delete!(id, v1), /KV bucket "layout_v1" \(stream KV_layout_v1\): delete failed/, /1 message/);
+                await rejects(keyValue.delete!(id, rewritten as Props), /KV bucket "layout_v1" \(stream KV_layout_v1\): delete failed/, /1 message/);
+            });
+        });
+
         describe("drift", () => {
             test("max_bytes changed behind the provider's back: read() shows it, the next diff plans it back", async () => {
                 const args = { name: "DRIFT", subjects: ["drift.>"], maxBytes: "1MiB" };
@@ -303,7 +328,6 @@ for (const version of bothServerVersions()) {
 
                 const r = await stream.read!(id, outs);
                 assert.equal(r.id, "DRIFT");
-                assert.equal(r.props!.maxBytes, "3MiB");
                 assert.equal(r.props!.config.max_bytes, 3 * MiB);
                 assert.equal(r.inputs!.maxBytes, "3MiB");
                 assert.equal(r.inputs!.stream, undefined, "inputs are inputs only");
@@ -333,7 +357,7 @@ for (const version of bothServerVersions()) {
                 const { id, outs, inputs } = await created(stream, args);
                 await rawUpdate(broker.nc, "DRIFT_DENY", { deny_delete: true });
                 const r = await stream.read!(id, outs);
-                assert.equal(r.props!.denyDelete, true);
+                assert.equal(r.inputs!.denyDelete, true);
                 assert.deepEqual(await stream.diff!(id, r.props as Props, inputs), { changes: true, replaces: ["denyDelete"], deleteBeforeReplace: true });
             });
         });
