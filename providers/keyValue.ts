@@ -16,21 +16,23 @@ const { maxAge, maxMsgSize, subjectDeleteMarkerTtl } = STREAM_SETTINGS;
 
 const bucketSource = z.strictObject({ bucket: s.bucketName, external: s.external.optional() });
 
+const shape = {
+    bucket: s.bucketName,
+    ...settingSchemas(COMMON_SETTINGS),
+    history: z.number().int().min(1).max(64).default(1),
+    ttl: maxAge.schema,
+    maxValueSize: maxMsgSize.schema,
+    compression: z.boolean().default(false),
+    republish: s.republish.optional(),
+    mirror: bucketSource.optional(),
+    sources: z.array(bucketSource).default([]),
+    /** TTL of the marker a key's removal by ttl or purge leaves (2.11+): nats.go's LimitMarkerTTL. */
+    markerTtl: subjectDeleteMarkerTtl.schema,
+    ...s.managedInputs,
+};
+
 export const keyValueInputs = z
-    .strictObject({
-        bucket: s.bucketName,
-        ...settingSchemas(COMMON_SETTINGS),
-        history: z.number().int().min(1).max(64).default(1),
-        ttl: maxAge.schema,
-        maxValueSize: maxMsgSize.schema,
-        compression: z.boolean().default(false),
-        republish: s.republish.optional(),
-        mirror: bucketSource.optional(),
-        sources: z.array(bucketSource).default([]),
-        /** TTL of the marker a key's removal by ttl or purge leaves (2.11+): nats.go's LimitMarkerTTL. */
-        markerTtl: subjectDeleteMarkerTtl.schema,
-        ...s.managedInputs,
-    })
+    .strictObject(shape)
     .refine((i) => !(i.mirror && i.sources.length), { message: "a mirror cannot also have sources", path: ["mirror"] })
     .refine((i) => !(i.mirror && i.markerTtl), {
         message: 'cannot be set on a mirror: nats-server refuses it (10052 "subject delete markers forbidden on mirrors")', path: ["markerTtl"],
@@ -55,6 +57,7 @@ const INPUT_OF: Partial<Record<Field, keyof KeyValueInputs>> = {
 export const keyValueKind: Kind<typeof keyValueInputs> = {
     label: "KV bucket",
     schema: keyValueInputs,
+    defaults: s.defaultsOf(shape),
     nameOf: (i) => i.bucket,
     streamName: (i) => kvStreamName(i.bucket),
     inputOf: (field) => INPUT_OF[field] ?? field,

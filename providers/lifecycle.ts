@@ -35,6 +35,8 @@ export interface Kind<S extends z.ZodType<ManagedInputs>> {
     /** How messages name this kind: "stream", "KV bucket", "object store". */
     label: string;
     schema: S;
+    /** Each input's default (defaultsOf its shape): what stored inputs leave out. */
+    defaults: Record<string, unknown>;
     /** The resource's own name on the broker (stream name or bucket). */
     nameOf(inputs: z.infer<S>): string;
     streamName(inputs: z.infer<S>): string;
@@ -147,6 +149,17 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
     const describe = (name: string, stream: string) =>
         stream === name ? `${kind.label} "${name}"` : `${kind.label} "${name}" (stream ${stream})`;
     const describeInputs = (inputs: Inputs) => describe(kind.nameOf(inputs), kind.streamName(inputs));
+
+    /**
+     * Checked inputs as the stack keeps them: without the inputs at their
+     * defaults. Every call between engine, program and provider carries the
+     * inputs (and the engine logs each property), so a stream set by four
+     * inputs costs four, not thirty; plans show what a program sets.
+     */
+    const stored = (inputs: object): Record<string, unknown> =>
+        Object.fromEntries(Object.entries(inputs).filter(([key, value]) => !(key in kind.defaults && isDeepStrictEqual(value, kind.defaults[key]))));
+    /** Stored inputs with the defaults back: the checked inputs. */
+    const filled = (inputs: object): Inputs => ({ ...kind.defaults, ...inputs }) as Inputs;
 
     const outputs = (config: StreamConfig, managed: ManagedInputs): Outputs => ({
         ...compact({ allowDataLoss: managed.allowDataLoss, owner: managed.owner, takeOverFrom: managed.takeOverFrom }),
@@ -295,12 +308,12 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 const inputs = parsed.data as Inputs;
                 const resource = describeInputs(inputs);
                 if (kind.streamName(inputs) === REGISTRY_STREAM) {
-                    return { inputs, failures: [{ property: "", reason: `${resource}: the name is taken by this program's ownership registry (${REGISTRY_BUCKET}); pick another` }] };
+                    return { inputs: stored(inputs), failures: [{ property: "", reason: `${resource}: the name is taken by this program's ownership registry (${REGISTRY_BUCKET}); pick another` }] };
                 }
                 // The inputs the stack already has (refreshed from the broker on
                 // every preview and up): diff plans nothing for the stream, so
                 // there is no step to judge, and no broker round trip to pay.
-                if (unchanged(olds, news, inputs)) return { inputs: inputs as Record<string, unknown> };
+                if (unchanged(olds, news, stored(inputs))) return { inputs: stored(inputs) };
                 let b: Broker;
                 try {
                     b = await broker();
@@ -308,7 +321,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     // No broker to judge against (none configured, unreachable,
                     // refused): nothing can be lost through it either, and
                     // create, which judges again, reports the connection.
-                    return { inputs: inputs as Record<string, unknown> };
+                    return { inputs: stored(inputs) };
                 }
                 let problems: string[];
                 let note: string | undefined;
@@ -329,7 +342,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 // A dynamic provider has no line to the engine's log: its
                 // stderr is what the CLI shows, among the stack's diagnostics.
                 if (note && !problems.length) console.warn(`warning: ${resource}: ${note}`);
-                return { inputs: inputs as Record<string, unknown>, failures: problems.length ? problems.map((p) => ({ property: "", reason: `${resource}: ${p}` })) : undefined };
+                return { inputs: stored(inputs), failures: problems.length ? problems.map((p) => ({ property: "", reason: `${resource}: ${p}` })) : undefined };
             }
             const at = (path: PropertyKey[]) => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], raw);
             return {
@@ -359,15 +372,16 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
         // calls diff while refreshing (Pulumi.yaml refreshes on every preview
         // and up), with the inputs of the previous run: a refusal there would
         // ignore an opt-in set since and fail even `pulumi destroy`.
-        async diff(id: string, olds: Outputs, news: Inputs & { __provider?: string }) {
+        async diff(id: string, olds: Outputs, checked: Partial<Inputs> & { __provider?: string }) {
             // An input that is not known yet changes the resource; one that names
             // the stream may change which stream it is.
-            if (hasUnknown(news)) {
+            if (hasUnknown(checked)) {
                 const naming = kind.inputOf("name");
-                const unknownName = hasUnknown((news as Record<string, unknown>)[naming]);
-                if (unknownName) replacementOptIns.set(id, news.allowDataLoss === true);
+                const unknownName = hasUnknown((checked as Record<string, unknown>)[naming]);
+                if (unknownName) replacementOptIns.set(id, checked.allowDataLoss === true);
                 return { changes: true, replaces: unknownName ? [naming] : [], deleteBeforeReplace: unknownName };
             }
+            const news = { ...filled(checked), __provider: checked.__provider };
             const resource = describeInputs(news);
             let version: Version;
             let desired: StreamConfig;
@@ -396,7 +410,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             };
         },
 
-        async create(inputs: Inputs) {
+        async create(checked: Partial<Inputs>) {
+            const inputs = filled(checked);
             const resource = describeInputs(inputs);
             const desired = kind.toStreamConfig(inputs);
             try {
@@ -433,7 +448,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 if (!existing) return {}; // gone: refresh drops it, the next plan creates it
                 const managed = { allowDataLoss: props.allowDataLoss ?? false, owner: props.owner, takeOverFrom: props.takeOverFrom };
                 const outs = outputs(existing.config, managed);
-                const inputs = { ...kind.fromStreamConfig(existing.config), ...compact(managed) };
+                const inputs = stored({ ...kind.fromStreamConfig(existing.config), ...compact(managed) });
                 const drift = fixedSettingsDrift(inputs, existing.config, b.version);
                 return { id, props: outs, inputs: drift ? { ...inputs, drift } : inputs };
             } catch (err) {
@@ -441,7 +456,8 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             }
         },
 
-        async update(id: string, _olds: Outputs, news: Inputs) {
+        async update(id: string, _olds: Outputs, checked: Partial<Inputs>) {
+            const news = filled(checked);
             const resource = describeInputs(news);
             const desired = kind.toStreamConfig(news);
             try {

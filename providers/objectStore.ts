@@ -14,13 +14,15 @@ import { JetStreamResource, type ResourceArgs } from "./resource.ts";
 // A store's ttl is the stream's maxAge under another name.
 const { maxAge } = STREAM_SETTINGS;
 
-export const objectStoreInputs = z.strictObject({
+const shape = {
     bucket: s.bucketName,
     ...settingSchemas(COMMON_SETTINGS),
     ttl: maxAge.schema,
     compression: z.boolean().default(false),
     ...s.managedInputs,
-});
+};
+
+export const objectStoreInputs = z.strictObject(shape);
 
 export type ObjectStoreInputs = z.infer<typeof objectStoreInputs>;
 export type ObjectStoreArgs = z.input<typeof objectStoreInputs>;
@@ -35,6 +37,7 @@ const INPUT_OF: Partial<Record<Field, keyof ObjectStoreInputs>> = {
 export const objectStoreKind: Kind<typeof objectStoreInputs> = {
     label: "object store",
     schema: objectStoreInputs,
+    defaults: s.defaultsOf(shape),
     nameOf: (i) => i.bucket,
     streamName: (i) => objectStreamName(i.bucket),
     inputOf: (field) => INPUT_OF[field] ?? field,

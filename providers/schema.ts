@@ -198,6 +198,14 @@ export const allowDataLoss = z.boolean().default(false);
 /** A stack's identity in the ownership registry (ownership.ts): `<org>/<project>/<stack>`. */
 export const ownerId = z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be an owner id: <organization>/<project>/<stack>");
 
+/** What each input of a kind's shape is when a program leaves it out: its default, for those that have one. */
+export function defaultsOf(shape: Record<string, z.ZodType>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(shape).flatMap(([key, schema]) => {
+        const left = schema.safeParse(undefined);
+        return left.success && left.data !== undefined ? [[key, left.data]] : [];
+    }));
+}
+
 /**
  * The inputs every kind carries besides its own settings: the data-loss
  * opt-in, the owning stack (set by JetStreamResource, resource.ts) and an

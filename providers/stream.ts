@@ -10,8 +10,10 @@ import { SETTING_INPUT_OF, settingRules, settingSchemas, settingsFromServer, set
 import { JetStreamResource, type ResourceArgs } from "./resource.ts";
 import { formatDuration } from "./units.ts";
 
+const shape = { name: s.streamName, ...settingSchemas(), ...s.managedInputs };
+
 export const streamInputs = z
-    .strictObject({ name: s.streamName, ...settingSchemas(), ...s.managedInputs })
+    .strictObject(shape)
     .refine((i) => !(i.mirror && (i.subjects.length || i.sources.length)), {
         message: "a mirror cannot also have subjects or sources", path: ["mirror"],
     })
@@ -30,6 +32,7 @@ export type StreamArgs = z.input<typeof streamInputs>;
 export const streamKind: Kind<typeof streamInputs> = {
     label: "stream",
     schema: streamInputs,
+    defaults: s.defaultsOf(shape),
     nameOf: (i) => i.name,
     streamName: (i) => i.name,
     inputOf: (field) => SETTING_INPUT_OF[field] ?? field,

@@ -111,6 +111,10 @@ describe("kanade fleet workflows through the pulumi CLI", { concurrency: true },
                     assertPlan(preview.output, { "to update": 2, "to create": 1 });
                     assert.match(preview.output, /~\s.*\bRESULTS\b.*\bupdate/, preview.output);
                     assert.match(preview.output, /~\s.*\bscripts\b.*\bupdate/, preview.output);
+                    // Property by property: a changed limit, and one the program leaves at its default (state keeps no defaults).
+                    const detail = (await cliOk(ws, ["preview", "--diff"])).output;
+                    assert.match(detail, /RESULTS[\s\S]*~ maxBytes\s*: "7MiB" => "/, detail);
+                    assert.match(detail, /OBJ_scripts[\s\S]*- maxBytes\s*: "3MiB"/, detail);
                     assert.match(preview.output, /\+\s.*\bjobs\b.*\bcreate/, preview.output);
                     // A preview changes nothing.
                     assert.equal((await streamConfig(broker.nc, "RESULTS")).max_bytes, 7 * MIB);

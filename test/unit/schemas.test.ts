@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
-import { provider as keyValue } from "../../providers/keyValue.ts";
-import { provider as objectStore } from "../../providers/objectStore.ts";
-import { provider as stream } from "../../providers/stream.ts";
+import { keyValueKind, provider as keyValue } from "../../providers/keyValue.ts";
+import { objectStoreKind, provider as objectStore } from "../../providers/objectStore.ts";
+import { provider as stream, streamKind } from "../../providers/stream.ts";
 
 type Failure = pulumi.dynamic.CheckFailure;
 
@@ -33,9 +33,10 @@ async function failsOn(p: pulumi.dynamic.ResourceProvider, raw: Record<string, u
 }
 
 describe("stream check", () => {
-    test("the seed's EXEC stream: defaults filled, sizes and durations canonical", async () => {
+    test("the seed's EXEC stream: sizes and durations canonical, defaults left out (and filled back)", async () => {
         const i = await inputs(stream, { name: "EXEC", subjects: ["commands.>"], maxBytes: 67108864, maxAge: "168h", maxMsgsPerSubject: 1 });
-        assert.deepEqual(i, {
+        assert.deepEqual(i, { name: "EXEC", subjects: ["commands.>"], maxAge: "7d", maxBytes: "64MiB", maxMsgsPerSubject: 1, duplicateWindow: "2m" });
+        assert.deepEqual({ ...streamKind.defaults, ...i }, {
             name: "EXEC", description: "", subjects: ["commands.>"], retention: "limits", storage: "file", replicas: 1,
             maxAge: "7d", maxBytes: "64MiB", maxMsgs: -1, maxMsgsPerSubject: 1, maxMsgSize: "unlimited", maxConsumers: -1,
             discard: "old", discardNewPerSubject: false, allowRollup: false, denyDelete: false, denyPurge: false,
@@ -168,7 +169,9 @@ describe("stream check", () => {
 
 describe("KV bucket check", () => {
     test("the seed's schedules bucket (history 5)", async () => {
-        assert.deepEqual(await inputs(keyValue, { bucket: "schedules", history: 5 }), {
+        const i = await inputs(keyValue, { bucket: "schedules", history: 5 });
+        assert.deepEqual(i, { bucket: "schedules", history: 5 });
+        assert.deepEqual({ ...keyValueKind.defaults, ...i }, {
             bucket: "schedules", description: "", history: 5, ttl: "unlimited", maxBytes: "unlimited", maxValueSize: "unlimited",
             storage: "file", replicas: 1, compression: false, sources: [], metadata: {}, allowDataLoss: false,
         });
@@ -179,7 +182,7 @@ describe("KV bucket check", () => {
         await failsOn(keyValue, { bucket: "b", history: 65 }, "history", /^KV bucket: history /, /64/, /\(got 65\)$/);
         await failsOn(keyValue, { bucket: "b", history: 2.5 }, "history", /history/, /\(got 2\.5\)/);
         assert.equal((await inputs(keyValue, { bucket: "b", history: 64 })).history, 64);
-        assert.equal((await inputs(keyValue, { bucket: "b", history: 1 })).history, 1);
+        assert.equal((await inputs(keyValue, { bucket: "b", history: 1 })).history, undefined, "1 is the default: left out");
     });
 
     for (const bad of ["a b", "a.b", "a*", "a>", "a/b"]) {
@@ -218,7 +221,9 @@ describe("KV bucket check", () => {
 
 describe("object store check", () => {
     test("the seed's result_output store (ttl 30d, 1GiB)", async () => {
-        assert.deepEqual(await inputs(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" }), {
+        const i = await inputs(objectStore, { bucket: "result_output", maxBytes: "1GiB", ttl: "30d" });
+        assert.deepEqual(i, { bucket: "result_output", ttl: "30d", maxBytes: "1GiB" });
+        assert.deepEqual({ ...objectStoreKind.defaults, ...i }, {
             bucket: "result_output", description: "", ttl: "30d", maxBytes: "1GiB", storage: "file", replicas: 1,
             compression: false, metadata: {}, allowDataLoss: false,
         });
