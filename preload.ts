@@ -18,8 +18,8 @@
 //   Without that variable they are no longer recorded.
 // - Node's compile cache keeps compiled code (and stripped TypeScript)
 //   between runs, written as soon as a batch of modules is loaded.
-// The heap's size is set by node flags where each process starts (Pulumi.yaml's
-// nodeargs, the shim): V8 reads them before any script runs.
+// The provider host's heap is sized by providers/heap.ts; the program keeps
+// V8's defaults (flags that shrink its heap cost it more CPU than it saves).
 // test/unit/preload.test.ts fails when an SDK upgrade changes what this
 // relies on. Without this file (as with upstream's shim) everything runs the
 // same, only slower and bigger.

@@ -455,16 +455,16 @@ function whyProviderMemory(runs: RunRecord[]): string {
     const floor = peaks.length ? ` The smallest provider process of this run, one that served no resource, peaked at ${fixed(Math.min(...peaks), 0)} MiB:` : "";
     return `${floor} Node.js alone takes about 45 MiB, 30 of them the node binary's own pages, and loading @pulumi/pulumi, gRPC, nats.js, zod and the providers brings a provider to about 75 MiB before its first call.` +
         " At 1000 resources a provider keeps only about 25 MiB of JavaScript objects alive; the rest of its peak is garbage that V8, sizing its heap for this 23 GiB machine, lets pile up (32 MiB young generation, old generation growing up to 4x between full collections)." +
-        " Node flags in the shim bound that: --max-semi-space-size=1 --heap-growing-percent=10 took the peak to 117 MiB, but cost the provider 2.3 s more CPU per 1000-resource preview (10.9 s against 8.6 s, 15% more wall time)," +
-        " which the time targets cannot afford, so the shim does not set them. Without them, staying under 120 MiB needs less garbage per call, and most of it is made in the SDK's provider host:" +
-        " every request and response goes through google-protobuf Struct objects (3.5 s of self time in a CPU profile of a 1000-resource preview, the most of any package), which only a change to Pulumi's host can avoid.";
+        " providers/heap.ts bounds that as the providers load (--semi-space-growth-factor=1 --heap-growing-percent=50, set at run time): a 1000-stream no-change preview's provider peaked at 133-182 MiB (median 140) against 282-290 MiB without, at the same wall time." +
+        " Tighter settings reached 114-125 MiB (--max-semi-space-size=1 as a node flag with --heap-growing-percent=10, or a --max-old-space-size cap) but cost the provider a tenth more CPU, and a cap would crash a large fleet's provider." +
+        " What is left is garbage made per call in the SDK's provider host, where every request and response goes through google-protobuf Struct objects; the stored inputs and outputs (schema 2) now carry a third of the properties they did.";
 }
 
 function whyProgramMemory(s: Summary): string {
     const size = s.memory.filter((m) => m.kind === "synthetic").at(-1)?.size ?? 0;
     return `The program declares all ${size} resources at once and the engine answers their registrations a few at a time (--parallel, 8 here), so every resource's Outputs and the SDK's promises behind them (well over 100 per resource, each with its own closures) are alive together:` +
         ` heap snapshots at the peak held 100 to 120 MiB of live objects at ${size} resources, on top of about 75 MiB for Node.js with the SDK loaded, and V8 lets garbage grow to as much again before a full collection.` +
-        " Heap flags in nodeargs (--max-semi-space-size=8 --heap-growing-percent=25) bring the peak to 235-290 MiB but cost the program 1.3 s more CPU per run (6.0 s against 4.7 s), so they are not set." +
+        " Heap flags in nodeargs (--max-semi-space-size=8 --heap-growing-percent=25) bring the peak to 235-290 MiB but cost the program 1.3 s more CPU per run (6.0 s against 4.7 s), and set at run time in the preload, --semi-space-growth-factor=1 --heap-growing-percent=20 reached 242 MiB for 2.5 to 3.5 s more CPU, so none is set." +
         " The SDK allocates these objects per declared property, and none of its options makes them fewer: the rest is out of reach without changing the SDK.";
 }
 

@@ -1,5 +1,7 @@
 // What a resource's stored `__provider` text loads (resource.ts): every
-// kind's provider, by kind name.
+// kind's provider, by kind name. Only the engine's dynamic-provider host
+// loads this entry, so it also sizes that process's heap (heap.ts, first).
+import "./heap.ts";
 import { provider as keyValue } from "./keyValue.ts";
 import { provider as objectStore } from "./objectStore.ts";
 import { provider as stream } from "./stream.ts";
