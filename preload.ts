@@ -12,6 +12,8 @@
 //   resource) back through .js.map files; Node runs our .ts sources with
 //   their positions intact, so there is nothing to map.
 // - the run script enables V8's debugger for the closure serialiser too.
+// - the run script loads OpenTelemetry's SDK for its own spans, only of use
+//   with `pulumi --tracing` (which then warns that it skips them).
 // - the SDK wraps each of its promises (well over 100 per resource) with a
 //   captured stack trace and a description, which it only ever prints with
 //   PULUMI_DEBUG_PROMISE_LEAKS set: at 1000 resources they held 25 MB.
@@ -59,6 +61,18 @@ exports.computeCodePaths = fail;`,
 exports.isInitializedAsync = async () => {};
 exports.getScriptUrl = () => undefined;
 exports.getSessionAsync = async () => fail();`,
+    },
+    // The run script's own spans: with them, `pulumi --tracing` would include
+    // the program's start-up, and the real module loads the OpenTelemetry SDK
+    // and a Zipkin exporter (about 50 ms) even when nothing traces. The run
+    // script uses a span's end, setAttribute and addEvent.
+    {
+        name: "tracing",
+        file: /\/@pulumi\/pulumi\/cmd\/run\/tracing\.js$/,
+        source: `const span = { end() {}, setAttribute() { return span; }, addEvent() { return span; } };
+exports.newSpan = () => span;
+exports.start = () => process.emitWarning("the program's spans are not traced: preload.ts skips the SDK's OpenTelemetry set-up; remove it from Pulumi.yaml's nodeargs to trace the program");
+exports.stop = () => {};`,
     },
 ];
 

@@ -18,6 +18,10 @@ const pulumi = require("@pulumi/pulumi");
 const fromRunScript = require("node:module").createRequire(require.resolve("@pulumi/pulumi/cmd/run/index.js"));
 fromRunScript("source-map-support/register");
 fromRunScript("../../runtime/closure/v8Hooks").isInitializedAsync();
+const tracing = fromRunScript("./tracing");
+const span = tracing.newSpan("a span");
+span.setAttribute("k", "v").addEvent("e");
+span.end();
 const loaded = Object.keys(require.cache);
 const failure = (f) => { try { f(); return undefined; } catch (err) { return err.message; } };
 const automation = failure(() => pulumi.automation.LocalWorkspace);
@@ -46,10 +50,11 @@ function runProbe(args: string[], env: NodeJS.ProcessEnv = {}): ProbeOut {
 
 const HEAVY = /node_modules\/(typescript|@npmcli\/arborist|normalize-package-data|execa|js-yaml|source-map-support|source-map)\//;
 
-test("with preload.ts, loading @pulumi/pulumi skips TypeScript, arborist, the Automation API, source-map-support and V8's debugger; their uses fail loudly", () => {
+test("with preload.ts, loading @pulumi/pulumi skips TypeScript, arborist, the Automation API, source-map-support, V8's debugger and OpenTelemetry's SDK; their uses fail loudly", () => {
     const out = runProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
     assert.deepEqual(out.loaded.filter((k) => k.startsWith("kanade-standin:")).sort(),
-        ["kanade-standin:automation", "kanade-standin:codePaths", "kanade-standin:source-map-support", "kanade-standin:typescript", "kanade-standin:v8Hooks"]);
+        ["kanade-standin:automation", "kanade-standin:codePaths", "kanade-standin:source-map-support", "kanade-standin:tracing", "kanade-standin:typescript", "kanade-standin:v8Hooks"]);
+    assert.deepEqual(out.loaded.filter((k) => /node_modules\/@opentelemetry\/(sdk-trace-base|exporter-zipkin|resources)\//.test(k)), [], "OpenTelemetry's SDK is not loaded");
     assert.deepEqual(out.loaded.filter((k) => HEAVY.test(k)), []);
     assert.equal(out.serialised, false);
     assert.match(out.error ?? "", /(typescript|V8.s debugger session|code paths.*) was not loaded \(preload\.ts\): this program stores no serialised closures/);
@@ -71,8 +76,12 @@ test("without it, the SDK and its run script load them and record every promise'
     assert.match(runScript, /require\("source-map-support\/register"\)/);
     assert.match(runScript, /require\("\.\.\/\.\.\/runtime\/closure\/v8Hooks"\)[\s\S]*isInitializedAsync\(\)/);
     assert.match(readFileSync(sdk.resolve("@pulumi/pulumi/runtime/debuggable.js"), "utf8"), PROMISE_DEBUG_LINES);
+    // The tracing stand-in offers start, stop and newSpan, and spans with end, setAttribute and addEvent: all the run script uses.
+    const run = readFileSync(sdk.resolve("@pulumi/pulumi/cmd/run/run.js"), "utf8");
+    assert.deepEqual([...new Set([...run.matchAll(/\btracing\.(\w+)/g)].map((m) => m[1]))].sort(), ["newSpan", "start", "stop"]);
+    assert.deepEqual([...new Set([...run.matchAll(/\b\w*[sS]pan\.(\w+)\(/g)].map((m) => m[1]))].sort(), ["addEvent", "end", "setAttribute"]);
     const out = runProbe([], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
-    for (const name of ["typescript", "@npmcli/arborist", "execa", "source-map-support"]) {
+    for (const name of ["typescript", "@npmcli/arborist", "execa", "source-map-support", "@opentelemetry/exporter-zipkin"]) {
         assert.ok(out.loaded.some((k) => k.includes(`/node_modules/${name}/`)), `${name} is no longer loaded by @pulumi/pulumi: preload.ts may be obsolete`);
     }
     assert.equal(out.serialised, true);
