@@ -104,6 +104,20 @@ async function write(nc: NatsConnection, stream: string, value: string, expected
 }
 
 /** Creates the registry bucket: KV layout, history 1, file storage, no caps. */
+// The registry's create in flight on each connection: every create of a
+// fleet finds the registry missing at once, and one request makes it.
+const creatingRegistry = new WeakMap<NatsConnection, Promise<void>>();
+
+/** Creates the registry, or joins the create this connection has in flight. */
+function ensureRegistry(nc: NatsConnection, replicas: number): Promise<void> {
+    let creating = creatingRegistry.get(nc);
+    if (!creating) {
+        creating = createRegistry(nc, replicas).finally(() => creatingRegistry.delete(nc));
+        creatingRegistry.set(nc, creating);
+    }
+    return creating;
+}
+
 async function createRegistry(nc: NatsConnection, replicas: number): Promise<void> {
     try {
         await jsApi(nc, `STREAM.CREATE.${REGISTRY_STREAM}`, {
@@ -133,12 +147,12 @@ export async function claim(nc: NatsConnection, stream: string, owner: string, e
     // Through a domain or prefix, a write to a registry not made yet gets no
     // 503 (the connected server forwards it to the target, which drops it)
     // but a timeout: make sure it exists first.
-    if (apiPrefix(nc) !== DEFAULT_API_PREFIX) await createRegistry(nc, replicas);
+    if (apiPrefix(nc) !== DEFAULT_API_PREFIX) await ensureRegistry(nc, replicas);
     try {
         await write(nc, stream, owner, expected, false);
     } catch (err) {
         if (!(err instanceof NoRegistry)) throw err;
-        await createRegistry(nc, replicas);
+        await ensureRegistry(nc, replicas);
         // Made here or by a create running beside this one: retry until its stream takes writes.
         const deadline = Date.now() + REGISTRY_READY_MS;
         for (;;) {

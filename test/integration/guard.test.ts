@@ -333,6 +333,26 @@ for (const version of bothServerVersions()) {
             });
         });
 
+        describe("7. the registry is made by one request, however many creates find it missing", () => {
+            test("twelve creates at once on a broker without it send one STREAM.CREATE for it, and each registers its owner", async () => {
+                // The tests before this one made it.
+                if (await streamInfo(broker.nc, REGISTRY_STREAM)) await jsApi(broker.nc, `$JS.API.STREAM.DELETE.${REGISTRY_STREAM}`);
+                const requests = broker.nc.subscribe(`$JS.API.STREAM.CREATE.${REGISTRY_STREAM}`);
+                let creates = 0;
+                const counted = (async () => {
+                    for await (const _ of requests) creates++;
+                })();
+                await broker.nc.flush();
+                const names = Array.from({ length: 12 }, (_, i) => `ONCE_${i}`);
+                await Promise.all(names.map((name) => created(stream, { name, subjects: [`once.${name}.>`], owner: A })));
+                await broker.nc.flush();
+                requests.unsubscribe();
+                await counted;
+                assert.equal(creates, 1);
+                for (const name of names) assert.equal(await registeredOwner(broker.nc, name), A);
+            });
+        });
+
         describe("6. what an opted-in replacement will not carry over is said in preview", () => {
             test("messages, consumers and sequence numbers, in one warning naming the stream; none for an update", async () => {
                 const args = { name: "CARRIED", subjects: ["carried.>"] };
