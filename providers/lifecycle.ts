@@ -137,11 +137,11 @@ function hasUnknown(value: unknown): boolean {
     return typeof value === "object" && value !== null && Object.values(value).some(hasUnknown);
 }
 
-/** Whether checked inputs are the ones the stack has, from the same provider reference. */
-function unchanged(olds: Record<string, unknown> | undefined, news: Record<string, unknown>, inputs: object): boolean {
+/** Whether stored inputs are the ones the stack has, from the same provider reference. */
+function unchanged(olds: Record<string, unknown> | undefined, news: Record<string, unknown>, inputs: Record<string, unknown>): boolean {
     if (!olds || !Object.keys(olds).length) return false;
     const { __provider: oldProvider, ...old } = olds;
-    return oldProvider === news.__provider && isDeepStrictEqual(old, { ...inputs });
+    return oldProvider === news.__provider && isDeepStrictEqual(old, inputs);
 }
 
 export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pulumi.dynamic.ResourceProvider {
@@ -306,14 +306,15 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
             const parsed = kind.schema.safeParse(raw);
             if (parsed.success) {
                 const inputs = parsed.data as Inputs;
+                const keep = stored(inputs);
                 const resource = describeInputs(inputs);
                 if (kind.streamName(inputs) === REGISTRY_STREAM) {
-                    return { inputs: stored(inputs), failures: [{ property: "", reason: `${resource}: the name is taken by this program's ownership registry (${REGISTRY_BUCKET}); pick another` }] };
+                    return { inputs: keep, failures: [{ property: "", reason: `${resource}: the name is taken by this program's ownership registry (${REGISTRY_BUCKET}); pick another` }] };
                 }
                 // The inputs the stack already has (refreshed from the broker on
                 // every preview and up): diff plans nothing for the stream, so
                 // there is no step to judge, and no broker round trip to pay.
-                if (unchanged(olds, news, stored(inputs))) return { inputs: stored(inputs) };
+                if (unchanged(olds, news, keep)) return { inputs: keep };
                 let b: Broker;
                 try {
                     b = await broker();
@@ -321,7 +322,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                     // No broker to judge against (none configured, unreachable,
                     // refused): nothing can be lost through it either, and
                     // create, which judges again, reports the connection.
-                    return { inputs: stored(inputs) };
+                    return { inputs: keep };
                 }
                 let problems: string[];
                 let note: string | undefined;
@@ -342,7 +343,7 @@ export function lifecycle<S extends z.ZodType<ManagedInputs>>(kind: Kind<S>): pu
                 // A dynamic provider has no line to the engine's log: its
                 // stderr is what the CLI shows, among the stack's diagnostics.
                 if (note && !problems.length) console.warn(`warning: ${resource}: ${note}`);
-                return { inputs: stored(inputs), failures: problems.length ? problems.map((p) => ({ property: "", reason: `${resource}: ${p}` })) : undefined };
+                return { inputs: keep, failures: problems.length ? problems.map((p) => ({ property: "", reason: `${resource}: ${p}` })) : undefined };
             }
             const at = (path: PropertyKey[]) => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], raw);
             return {

@@ -103,7 +103,6 @@ async function write(nc: NatsConnection, stream: string, value: string, expected
     if (ack.error) throw new JetStreamError(ack.error.err_code, ack.error.description, subject);
 }
 
-/** Creates the registry bucket: KV layout, history 1, file storage, no caps. */
 // The registry's create in flight on each connection: every create of a
 // fleet finds the registry missing at once, and one request makes it.
 const creatingRegistry = new WeakMap<NatsConnection, Promise<void>>();
@@ -118,6 +117,7 @@ function ensureRegistry(nc: NatsConnection, replicas: number): Promise<void> {
     return creating;
 }
 
+/** Creates the registry bucket: KV layout, history 1, file storage, no caps. */
 async function createRegistry(nc: NatsConnection, replicas: number): Promise<void> {
     try {
         await jsApi(nc, `STREAM.CREATE.${REGISTRY_STREAM}`, {
