@@ -53,6 +53,7 @@ export interface Registration {
 
 /** The stream's entry in the registry. */
 export async function registration(nc: NatsConnection, stream: string): Promise<Registration> {
+    await registryCreated(nc);
     try {
         const { message } = await jsApi<{ message: { seq: number; data?: string; hdrs?: string } }>(
             nc, `STREAM.MSG.GET.${REGISTRY_STREAM}`, { last_by_subj: keySubject(stream) });
@@ -77,6 +78,7 @@ class NoRegistry extends Error {
 const REGISTRY_READY_MS = 10_000;
 
 async function write(nc: NatsConnection, stream: string, value: string, expected: number, purge: boolean): Promise<void> {
+    await registryCreated(nc);
     const h = headers();
     h.set("Nats-Expected-Last-Subject-Sequence", String(expected));
     if (purge) {
@@ -106,6 +108,17 @@ async function write(nc: NatsConnection, stream: string, value: string, expected
 // The registry's create in flight on each connection: every create of a
 // fleet finds the registry missing at once, and one request makes it.
 const creatingRegistry = new WeakMap<NatsConnection, Promise<void>>();
+
+/**
+ * Waits for the registry's create this connection has in flight, if any; its
+ * outcome is the creator's to report. Nothing else goes to the registry
+ * meanwhile: nats-server 2.9.0 to 2.9.15 lists a new stream before its store
+ * exists, and the cluster node hosting a new R1 stream dies of a nil pointer
+ * when a message get for it arrives in that moment (docs/server-rules.md, 8).
+ */
+async function registryCreated(nc: NatsConnection): Promise<void> {
+    await creatingRegistry.get(nc)?.catch(() => undefined);
+}
 
 /** Creates the registry, or joins the create this connection has in flight. */
 function ensureRegistry(nc: NatsConnection, replicas: number): Promise<void> {

@@ -4,11 +4,8 @@
 // an update still work; and a stack that started at replicas 1 moves to 3 in
 // place, keeping its messages.
 //
-// Each scenario has its own cluster and stack, one scenario at a time unless
-// KANADE_E2E_CONCURRENCY says otherwise: with two clusters side by side on
-// two cores (beside another test file), a fresh 2.9 cluster now and then left
-// the first R1 stream's create unanswered for 30 s (2 of 6 full CI runs on
-// 2026-12-02; reproduced under a CPU hog with the code of the day before too).
+// Each scenario has its own cluster and stack; scenarios run side by side
+// (KANADE_E2E_CONCURRENCY, default 2).
 import assert from "node:assert/strict";
 import { after, describe, test, type TestContext } from "node:test";
 import { type NatsConnection, StringCodec } from "nats";
@@ -16,7 +13,7 @@ import { type NatsCluster, type ServerVersion, e2eServerVersions, jsApi, startCl
 import { PulumiWorkspace, planSummary } from "../harness/pulumi.ts";
 import { FLEET_STREAMS, cliOk, fleetStack, setStackConfig, streamInfo, streamNames } from "./stack.ts";
 
-const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 1);
+const CONCURRENCY = Number(process.env.KANADE_E2E_CONCURRENCY ?? 2);
 const MIB = 1024 * 1024;
 
 async function cluster(version: ServerVersion): Promise<NatsCluster> {
