@@ -456,16 +456,18 @@ function whyProviderMemory(runs: RunRecord[]): string {
     return `${floor} Node.js alone takes about 45 MiB, 30 of them the node binary's own pages, and loading @pulumi/pulumi, gRPC, nats.js, zod and the providers brings a provider to about 75 MiB before its first call.` +
         " At 1000 resources a provider keeps only about 25 MiB of JavaScript objects alive; the rest of its peak is garbage that V8, sizing its heap for this 23 GiB machine, lets pile up (32 MiB young generation, old generation growing up to 4x between full collections)." +
         " providers/heap.ts bounds that as the providers load (--semi-space-growth-factor=1 --heap-growing-percent=50, set at run time): a 1000-stream no-change preview's provider peaked at 133-182 MiB (median 140) against 282-290 MiB without, at the same wall time." +
+        " With this toolchain's shim the flags apply earlier, before the SDK loads (its copy of preload.ts sets them too), so the young generation stays at the 1 MiB it starts with: 110-133 MiB at 1000 resources on 2026-12-02." +
         " Tighter settings reached 114-125 MiB (--max-semi-space-size=1 as a node flag with --heap-growing-percent=10, or a --max-old-space-size cap) but cost the provider a tenth more CPU, and a cap would crash a large fleet's provider." +
         " What is left is garbage made per call in the SDK's provider host, where every request and response goes through google-protobuf Struct objects; the stored inputs and outputs (schema 2) now carry a third of the properties they did.";
 }
 
 function whyProgramMemory(s: Summary): string {
     const size = s.memory.filter((m) => m.kind === "synthetic").at(-1)?.size ?? 0;
-    return `The program declares all ${size} resources at once and the engine answers their registrations a few at a time (--parallel, 8 here), so every resource's Outputs and the SDK's promises behind them (well over 100 per resource, each with its own closures) are alive together:` +
-        ` heap snapshots at the peak held 100 to 120 MiB of live objects at ${size} resources, on top of about 75 MiB for Node.js with the SDK loaded, and V8 lets garbage grow to as much again before a full collection.` +
-        " Heap flags in nodeargs (--max-semi-space-size=8 --heap-growing-percent=25) bring the peak to 235-290 MiB but cost the program 1.3 s more CPU per run (6.0 s against 4.7 s), and set at run time in the preload, --semi-space-growth-factor=1 --heap-growing-percent=20 reached 242 MiB for 2.5 to 3.5 s more CPU, so none is set." +
-        " The SDK allocates these objects per declared property, and none of its options makes them fewer: the rest is out of reach without changing the SDK.";
+    return `The program declares all ${size} resources at once and the engine answers their registrations a few at a time (--parallel, 8 here), so every resource's Outputs and the SDK's promises behind them are alive together:` +
+        ` a heap snapshot 1.4 s into a ${size}-stream no-change preview held 110 MiB of live objects (per resource about 200 promises and 390 closures; the SDK's leak tracking wraps 40 of its promises per resource in two more each), and about 90 MiB of the process lies outside the JavaScript heap (the node binary's pages, the allocator's and V8's own).` +
+        " preload.ts sets the flags of providers/heap.ts before the SDK loads: without them V8 grew the young generation to 128 MiB and the peak was 394-428 MiB; with them 242-291 MiB (A/B, 4 pairs), for about 0.5 s more program CPU." +
+        " Collecting the old generation sooner (--heap-growing-percent 25 or 30 instead of 50) or --optimize-for-size ended in the same 225-275 MiB band for 0.5 to 1 s more CPU, and --max-semi-space-size only takes effect as a node flag, where 4 or 8 did no better." +
+        " Dropping the SDK's leak-tracking wrappers took about 35 MiB more off, but also the check that fails a program exiting with promises unsettled, so they stay; the rest is the SDK's own per-resource objects.";
 }
 
 function whyState(st: StateRecord): string {
