@@ -391,6 +391,8 @@ class ServerProcess implements NatsServer {
   private out: string[] = [];
   private outLen = 0;
   private stopped = false;
+  /** Up and not asked to end (kill, shutdown): an exit now is news. */
+  private expectedUp = false;
   private alive = false;
   private readonly readyTimeoutMs: number;
   private readonly conns = new Set<NatsConnection>();
@@ -452,6 +454,9 @@ class ServerProcess implements NatsServer {
       child.once("exit", (code, sig) => {
         this.alive = false;
         this.log(`---- harness: process exited (code ${code}, signal ${sig})\n`);
+        // A server that dies by itself (a panic) takes every later request's
+        // answer with it: say so where the failing test's output shows it.
+        if (this.expectedUp && sig === null) process.stderr.write(`harness: nats-server ${this.name} exited by itself (code ${code}); its log ends:\n${tail(this.logs())}\n`);
         if (this.dogHasPid && !this.stopped) this.arm(undefined);
         resolve();
       });
@@ -462,6 +467,7 @@ class ServerProcess implements NatsServer {
       });
     });
     await this.waitReady();
+    this.expectedUp = true;
   }
 
   private async waitReady(): Promise<void> {
@@ -503,6 +509,7 @@ class ServerProcess implements NatsServer {
   }
 
   private async killProcess(): Promise<void> {
+    this.expectedUp = false;
     if (this.running) this.child!.kill("SIGKILL");
     await this.exited;
   }
@@ -512,6 +519,7 @@ class ServerProcess implements NatsServer {
   }
 
   async shutdown(): Promise<void> {
+    this.expectedUp = false;
     if (this.running) {
       this.child!.kill("SIGTERM");
       // Graceful JetStream shutdown is fast; don't let a stuck server hang tests.
