@@ -6,8 +6,8 @@
 // to 4x between full collections. Keeping the young generation at the size it
 // has now and collecting the old one once it has grown by half took, at 1000
 // streams, a provider serving a no-change preview from 290 MiB to about 140
-// MiB at the same wall time, and the program from about 395 MiB to about 255
-// MiB for about 0.4 s more CPU (bench/results/report.md). Set at run time
+// MiB at the same wall time, and the program from 394-428 MiB to 242-291
+// MiB for about 0.5 s more CPU (bench/results/report.md). Set at run time
 // rather than as node flags in a shim, so that upstream's shim gets it too;
 // V8 reads both at every collection. test/unit/heap.test.ts fails if Node.js
 // stops honouring them.
