@@ -191,7 +191,9 @@ describe("processes", () => {
         const interrupted = await run.done;
         t.diagnostic(`up exited with ${interrupted.code} (signal ${interrupted.signal}); ${(await streamNames(broker.nc)).length} streams`);
         assert.notEqual(interrupted.code, 0, `an interrupted up should fail:\n${interrupted.output}`);
-        assert.match(interrupted.output, /update canceled/, interrupted.output);
+        // The engine reports its own cancellation ("update canceled") or, when the program's end reaches
+        // it first, the language host's answer for the program it interrupted: a race inside the engine.
+        assert.match(interrupted.output, /update canceled|Program was cancelled \(signal: interrupt\)/, interrupted.output);
         assert.ok(await until(Date.now() + 5000, () => runProcesses(ws).length === 0),
             `processes of the interrupted run still running 5 s after the CLI exited:\n${describeProcs(runProcesses(ws))}`);
         assert.ok((await fleetStreams(broker)).length < FLEET_STREAMS.length, `the up finished before the interrupt:\n${interrupted.output}`);
