@@ -20,17 +20,18 @@
 //   Without that variable they are no longer recorded.
 // - Node's compile cache keeps compiled code (and stripped TypeScript)
 //   between runs, written as soon as a batch of modules is loaded.
-// - V8 sizes the heap for the machine: the flags of providers/heap.ts, set
-//   here before the SDK loads, bound the program's as they bound the provider
-//   host's. Written out, not imported: the toolchain's shim runs a copy of
-//   this file, away from the repository (test/unit/heap.test.ts keeps the two equal).
+// - V8 sizes the heap for the machine and tiers up eagerly: the flags of
+//   providers/v8-memory.ts, set here before the SDK loads, bound the
+//   program's memory as they bound the provider host's. Written out, not
+//   imported: the toolchain's shim runs a copy of this file, away from the
+//   repository (test/unit/v8-memory.test.ts keeps the two equal).
 // test/unit/preload.test.ts fails when an SDK upgrade changes what this
 // relies on. Without this file (as with upstream's shim) everything runs the
 // same, only slower and bigger.
 import { enableCompileCache, flushCompileCache, registerHooks } from "node:module";
 import { setFlagsFromString } from "node:v8";
 
-setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=50");
+setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=50 --no-maglev-inlining --invocation-count-for-maglev=1000");
 
 /** The source of a `fail()` that names what was skipped: nothing here should ever call it. */
 const fail = (name: string) => `const fail = () => { throw new Error(${JSON.stringify(

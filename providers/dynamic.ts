@@ -1,7 +1,8 @@
 // What a resource's stored `__provider` text loads (resource.ts): every
 // kind's provider, by kind name. Only the engine's dynamic-provider host
-// loads this entry, so it also sizes that process's heap (heap.ts, first).
-import "./heap.ts";
+// loads this entry, so it also sets V8's memory settings for that process
+// (v8-memory.ts, first).
+import "./v8-memory.ts";
 import { provider as keyValue } from "./keyValue.ts";
 import { provider as objectStore } from "./objectStore.ts";
 import { provider as stream } from "./stream.ts";

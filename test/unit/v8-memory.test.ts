@@ -1,10 +1,11 @@
-// The heap flags (providers/heap.ts): loading the providers' entry, as the
-// dynamic-provider host does, or the program's preload keeps V8's young
-// generation at the size it had while the process churns through
+// V8's memory settings (providers/v8-memory.ts): loading the providers'
+// entry, as the dynamic-provider host does, or the program's preload keeps
+// V8's young generation at the size it had while the process churns through
 // short-lived objects, as a provider does per call and the program per
-// resource; loading the providers without them lets V8 grow it. And V8
-// accepts every flag (it only prints an unknown one on stderr, where Pulumi
-// would show it among the diagnostics of every run).
+// resource, and Maglev compiles less; loading the providers without them
+// lets V8 grow it and compile more. And V8 accepts every flag (it
+// only prints an unknown one on stderr, where Pulumi would show it among the
+// diagnostics of every run).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -47,8 +48,38 @@ test("the providers' entry and the program's preload keep the young generation a
     assert.ok(withPreload.size <= 2 * withPreload.first, `young generation ${withPreload.size / MiB} MiB after the SDK's load and the churn, ${withPreload.first / MiB} MiB once the preload had run`);
 });
 
-test("the program's preload sets the flags of providers/heap.ts (it writes them out: the toolchain's shim runs a copy of it)", () => {
+/**
+ * What V8's tracing shows of Maglev, once `modules` have loaded in a fresh node:
+ * whether it compiled a function called 700 times (`few`), one called 2 million
+ * times (`many`), and whether it inlined `many`'s callee.
+ */
+async function maglev(...modules: string[]): Promise<{ few: boolean; many: boolean; inlined: boolean }> {
+    const script = `
+        const v8 = await import("node:v8");
+        for (const m of ${JSON.stringify(modules)}) await import(m);
+        v8.setFlagsFromString("--trace-opt --trace-maglev-inlining");
+        const add = (a, b) => a + b;
+        function few(o) { return o.a + 1; }
+        function many(o) { return add(o.a, o.b * 2); }
+        let total = 0;
+        for (let i = 0; i < 700; i++) total += few({ a: i });
+        for (let i = 0; i < 2e6; i++) total += many({ a: i, b: 1 });
+        v8.setFlagsFromString("--no-trace-opt --no-trace-maglev-inlining");`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
+    const compiled = (name: string) => new RegExp(`compiling method .*<JSFunction ${name} .*target MAGLEV`).test(stdout);
+    return { few: compiled("few"), many: compiled("many"), inlined: /^\s*greedy inlining .*SharedFunctionInfo add>/m.test(stdout) };
+}
+
+test("with the providers' entry or the program's preload loaded, Maglev compiles only what runs a thousand times, and inlines nothing", async () => {
+    const [withEntry, withPreload, without] = await Promise.all(
+        [maglev(providers("dynamic.ts")), maglev(inRepo("preload.ts")), maglev(providers("stream.ts"))]);
+    assert.deepEqual(without, { few: true, many: true, inlined: true }, "V8's defaults changed: otherwise this test proves nothing");
+    assert.deepEqual(withEntry, { few: false, many: true, inlined: false }, "with the providers' entry loaded");
+    assert.deepEqual(withPreload, { few: false, many: true, inlined: false }, "with the program's preload loaded");
+});
+
+test("the program's preload sets the flags of providers/v8-memory.ts (it writes them out: the toolchain's shim runs a copy of it)", () => {
     const flags = (file: string) => [...readFileSync(fileURLToPath(inRepo(file)), "utf8").matchAll(/setFlagsFromString\(("[^"]*")\)/g)].map((m) => m[1]);
-    assert.equal(flags("providers/heap.ts").length, 1);
-    assert.deepEqual(flags("preload.ts"), flags("providers/heap.ts"));
+    assert.equal(flags("providers/v8-memory.ts").length, 1);
+    assert.deepEqual(flags("preload.ts"), flags("providers/v8-memory.ts"));
 });
