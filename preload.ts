@@ -21,10 +21,10 @@
 // - Node's compile cache keeps compiled code (and stripped TypeScript)
 //   between runs, written as soon as a batch of modules is loaded.
 // - V8 sizes the heap for the machine and tiers up eagerly: the flags of
-//   providers/v8-memory.ts, set here before the SDK loads, bound the
+//   providers/nodeMemory.ts, set here before the SDK loads, bound the
 //   program's memory as they bound the provider host's. Written out, not
 //   imported: the toolchain's shim runs a copy of this file, away from the
-//   repository (test/unit/v8-memory.test.ts keeps the two equal).
+//   repository (test/unit/nodeMemory.test.ts keeps the two equal).
 // test/unit/preload.test.ts fails when an SDK upgrade changes what this
 // relies on. Without this file (as with upstream's shim) everything runs the
 // same, only slower and bigger.

@@ -1,8 +1,8 @@
 // What a resource's stored `__provider` text loads (resource.ts): every
 // kind's provider, by kind name. Only the engine's dynamic-provider host
 // loads this entry, so it also sets V8's memory settings for that process
-// (v8-memory.ts, first).
-import "./v8-memory.ts";
+// (nodeMemory.ts, first).
+import "./nodeMemory.ts";
 import { provider as keyValue } from "./keyValue.ts";
 import { provider as objectStore } from "./objectStore.ts";
 import { provider as stream } from "./stream.ts";

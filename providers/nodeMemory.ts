@@ -21,7 +21,7 @@
 //   CPU and the benchmark's large fleets grew slower per resource.
 // Set at run time rather than as node flags in a shim, so that upstream's shim
 // gets them too; V8 reads them at every collection and every tier-up decision.
-// test/unit/v8-memory.test.ts fails if Node.js stops honouring them.
+// test/unit/nodeMemory.test.ts fails if Node.js stops honouring them.
 import { setFlagsFromString } from "node:v8";
 
 setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=50 --no-maglev-inlining --invocation-count-for-maglev=1000");

@@ -1,6 +1,6 @@
-// V8's memory settings (providers/v8-memory.ts): loading the providers'
+// V8's memory settings (providers/nodeMemory.ts): loading the providers'
 // entry, as the dynamic-provider host does, or the program's preload keeps
-// V8's young generation at the size it had while the process churns through
+// V8's young generation small while the process churns through
 // short-lived objects, as a provider does per call and the program per
 // resource, and Maglev compiles less; loading the providers without them
 // lets V8 grow it and compile more. And V8 accepts every flag (it
@@ -18,34 +18,31 @@ const inRepo = (...path: string[]) => pathToFileURL(join(import.meta.dirname, ".
 const providers = (file: string) => inRepo("providers", file);
 const MiB = 2 ** 20;
 
-/**
- * The young generation's size after loading `modules` in turn and a churn of
- * short-lived objects, in a fresh node; `first`: its size once the first had loaded.
- */
-async function youngGeneration(...modules: string[]): Promise<{ first: number; size: number; stderr: string }> {
+/** The young generation's size after loading `modules` in turn and a churn of short-lived objects, in a fresh node. */
+async function youngGeneration(...modules: string[]): Promise<{ size: number; stderr: string }> {
     const script = `
         const v8 = await import("node:v8");
-        const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
-        let first;
-        for (const m of ${JSON.stringify(modules)}) { await import(m); first ??= young(); }
+        for (const m of ${JSON.stringify(modules)}) await import(m);
         let batch = [];
         for (let i = 0; i < 3e6; i++) { batch.push({ i, text: "x" + i }); if (batch.length > 1000) batch = []; }
-        process.stdout.write(JSON.stringify({ first, size: young() }));`;
+        const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
+        process.stdout.write(JSON.stringify({ size: young }));`;
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
     return { ...JSON.parse(stdout), stderr };
 }
 
-test("the providers' entry and the program's preload keep the young generation at its size, and V8 knows every flag", async () => {
+test("the providers' entry and the program's preload keep the young generation small, and V8 knows every flag", async () => {
     // The stream provider alone loads the SDK, zod and nats.js, as the entry does.
     const [withEntry, withPreload, without] = await Promise.all(
         [youngGeneration(providers("dynamic.ts")), youngGeneration(inRepo("preload.ts"), providers("stream.ts")), youngGeneration(providers("stream.ts"))]);
     for (const { stderr } of [withEntry, withPreload]) assert.doesNotMatch(stderr, /flag/i, stderr);
-    // Loading the module graph grows it before any module runs (8 MiB here); V8 would then double it twice more.
+    // Without the flags V8 doubles it up to 64 MiB here, every time. With them it stays at 2 MiB in most
+    // processes, but V8 still grows it now and then (to 3.5-22 MiB in about 1 fresh process in 8 here):
+    // a bound of twice its starting size failed CI once, so the bound is half of what it is without.
     assert.ok(without.size >= 32 * MiB, `without the flags V8 grows it (${without.size / MiB} MiB): otherwise this test proves nothing`);
-    assert.ok(withEntry.size <= without.size / 2, `young generation ${withEntry.size / MiB} MiB with the entry loaded, ${without.size / MiB} MiB without`);
-    // The preload runs before the SDK loads: it keeps the size V8 started with through the SDK's load and the churn
-    // (V8 commits the second semi-space at the first scavenge; without the flags it grows to 32 MiB here).
-    assert.ok(withPreload.size <= 2 * withPreload.first, `young generation ${withPreload.size / MiB} MiB after the SDK's load and the churn, ${withPreload.first / MiB} MiB once the preload had run`);
+    for (const [what, { size }] of [["the entry", withEntry], ["the preload", withPreload]] as const) {
+        assert.ok(size <= without.size / 2, `young generation ${size / MiB} MiB with ${what} loaded, ${without.size / MiB} MiB without`);
+    }
 });
 
 /**
@@ -78,8 +75,8 @@ test("with the providers' entry or the program's preload loaded, Maglev compiles
     assert.deepEqual(withPreload, { few: false, many: true, inlined: false }, "with the program's preload loaded");
 });
 
-test("the program's preload sets the flags of providers/v8-memory.ts (it writes them out: the toolchain's shim runs a copy of it)", () => {
+test("the program's preload sets the flags of providers/nodeMemory.ts (it writes them out: the toolchain's shim runs a copy of it)", () => {
     const flags = (file: string) => [...readFileSync(fileURLToPath(inRepo(file)), "utf8").matchAll(/setFlagsFromString\(("[^"]*")\)/g)].map((m) => m[1]);
-    assert.equal(flags("providers/v8-memory.ts").length, 1);
-    assert.deepEqual(flags("preload.ts"), flags("providers/v8-memory.ts"));
+    assert.equal(flags("providers/nodeMemory.ts").length, 1);
+    assert.deepEqual(flags("preload.ts"), flags("providers/nodeMemory.ts"));
 });
