@@ -13,12 +13,12 @@
 //   anonymous memory outside the JavaScript heap in a provider (resident
 //   size less heap and file pages, sampled every 20 ms). Maglev compiling
 //   only functions run about a thousand times (V8's default: 400) and
-//   inlining nothing
-//   took a provider from 115-132 MiB to 108-120 and the program from 229-264
-//   to 224-239 at the same CPU (A/B, 5 rounds, 2026-12-02); the hottest code
-//   goes on to TurboFan either way. Without Maglev at all (--no-maglev) both
-//   were 20-30 MiB smaller still, but a 1000-stream run took about 15% more
-//   CPU and the benchmark's large fleets grew slower per resource.
+//   inlining nothing took a provider from 115-132 MiB to 108-120 and the
+//   program from 229-264 to 224-239 at the same CPU (A/B, 5 rounds,
+//   2026-12-02); the hottest code goes on to TurboFan either way. Without
+//   Maglev at all (--no-maglev) both were 20-30 MiB smaller still, but a
+//   1000-stream run took about 15% more CPU and the benchmark's large fleets
+//   grew slower per resource.
 // Set at run time rather than as node flags in a shim, so that upstream's shim
 // gets them too; V8 reads them at every collection and every tier-up decision.
 // test/unit/nodeMemory.test.ts fails if Node.js stops honouring them.

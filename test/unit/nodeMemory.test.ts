@@ -18,16 +18,22 @@ const inRepo = (...path: string[]) => pathToFileURL(join(import.meta.dirname, ".
 const providers = (file: string) => inRepo("providers", file);
 const MiB = 2 ** 20;
 
-/** The young generation's size after loading `modules` in turn and a churn of short-lived objects, in a fresh node. */
-async function youngGeneration(...modules: string[]): Promise<{ size: number; stderr: string }> {
+/** Runs `body` in a fresh node (no NODE_OPTIONS) once `modules` have loaded in turn, with `v8` imported. */
+function inFreshNode(modules: string[], body: string): Promise<{ stdout: string; stderr: string }> {
     const script = `
         const v8 = await import("node:v8");
         for (const m of ${JSON.stringify(modules)}) await import(m);
+        ${body}`;
+    return promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
+}
+
+/** The young generation's size after loading `modules` in turn and a churn of short-lived objects, in a fresh node. */
+async function youngGeneration(...modules: string[]): Promise<{ size: number; stderr: string }> {
+    const { stdout, stderr } = await inFreshNode(modules, `
         let batch = [];
         for (let i = 0; i < 3e6; i++) { batch.push({ i, text: "x" + i }); if (batch.length > 1000) batch = []; }
         const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
-        process.stdout.write(JSON.stringify({ size: young }));`;
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
+        process.stdout.write(JSON.stringify({ size: young }));`);
     return { ...JSON.parse(stdout), stderr };
 }
 
@@ -51,9 +57,7 @@ test("the providers' entry and the program's preload keep the young generation s
  * times (`many`), and whether it inlined `many`'s callee.
  */
 async function maglev(...modules: string[]): Promise<{ few: boolean; many: boolean; inlined: boolean }> {
-    const script = `
-        const v8 = await import("node:v8");
-        for (const m of ${JSON.stringify(modules)}) await import(m);
+    const { stdout } = await inFreshNode(modules, `
         v8.setFlagsFromString("--trace-opt --trace-maglev-inlining");
         const add = (a, b) => a + b;
         function few(o) { return o.a + 1; }
@@ -61,8 +65,7 @@ async function maglev(...modules: string[]): Promise<{ few: boolean; many: boole
         let total = 0;
         for (let i = 0; i < 700; i++) total += few({ a: i });
         for (let i = 0; i < 2e6; i++) total += many({ a: i, b: 1 });
-        v8.setFlagsFromString("--no-trace-opt --no-trace-maglev-inlining");`;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
+        v8.setFlagsFromString("--no-trace-opt --no-trace-maglev-inlining");`);
     const compiled = (name: string) => new RegExp(`compiling method .*<JSFunction ${name} .*target MAGLEV`).test(stdout);
     return { few: compiled("few"), many: compiled("many"), inlined: /^\s*greedy inlining .*SharedFunctionInfo add>/m.test(stdout) };
 }
