@@ -17,7 +17,9 @@
 // - the SDK wraps each of its promises (well over 100 per resource) with a
 //   captured stack trace and a description, which it only ever prints with
 //   PULUMI_DEBUG_PROMISE_LEAKS set: at 1000 resources they held 25 MB.
-//   Without that variable they are no longer recorded.
+//   Without that variable they are no longer recorded, and the promises its
+//   leak check tracks (40 per resource, each in a Set and two more promises)
+//   are counted instead: 17 MB fewer live objects at 1000 resources.
 // - Node's compile cache keeps compiled code (and stripped TypeScript)
 //   between runs, written as soon as a batch of modules is loaded.
 // - V8 sizes the heap for the machine and tiers up eagerly: the flags of
@@ -31,7 +33,7 @@
 import { enableCompileCache, flushCompileCache, registerHooks } from "node:module";
 import { setFlagsFromString } from "node:v8";
 
-setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=50 --no-maglev-inlining --invocation-count-for-maglev=1000");
+setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=25 --no-maglev-inlining --invocation-count-for-maglev=1000");
 
 /** The source of a `fail()` that names what was skipped: nothing here should ever call it. */
 const fail = (name: string) => `const fail = () => { throw new Error(${JSON.stringify(
@@ -86,9 +88,39 @@ exports.stop = () => {};`,
 export const PROMISE_DEBUG_LINES =
     /\n(\s*Object\.defineProperty\(p, "_debugId",[^\n]*\n\s*Object\.defineProperty\(p, "_debugCtx",[^\n]*\n\s*Object\.defineProperty\(p, "_debugStackTrace", \{ writable: true, value: new Error\(\)\.stack \}\);)\n/;
 
-/** debuggable.js with those lines run only when the SDK will print them (PULUMI_DEBUG_PROMISE_LEAKS); unchanged if they moved. */
+/** Where debuggablePromise adds a promise to its store's leak candidates (a Set), then wraps it twice to take it out again. */
+export const PROMISE_TRACKING =
+    /\n(\s*)(localStore\.leakCandidates\.add\(p\);\n\s*return p\n\s*\.then\(\(val\) => \{\n\s*localStore\.leakCandidates\.delete\(p\);)/;
+
+// Without PULUMI_DEBUG_PROMISE_LEAKS the leak check at exit only reads how
+// many promises are pending (leakedPromises lists them only when debugging):
+// a count per store, settled by two handlers the store shares, instead of a
+// Set entry, two closures and two derived promises per promise.
+const PENDING_PROMISE_COUNT = `
+class PendingPromiseCount {
+    constructor() {
+        this.size = 0;
+        this.fulfilled = (value) => { this.size--; return value; };
+        this.rejected = (err) => { this.size--; throw err; };
+    }
+}
+function countedPromise(store, p) {
+    if (!(store.leakCandidates instanceof PendingPromiseCount)) store.leakCandidates = new PendingPromiseCount();
+    store.leakCandidates.size++;
+    return p.then(store.leakCandidates.fulfilled, store.leakCandidates.rejected);
+}
+`;
+
+/**
+ * debuggable.js recording debug info and tracking promises one by one only
+ * when the SDK will print them (PULUMI_DEBUG_PROMISE_LEAKS); each part
+ * unchanged if its lines moved.
+ */
 function withoutPromiseDebugInfo(source: string): string {
-    return source.replace(PROMISE_DEBUG_LINES, (_all, lines: string) => `\nif (exports.debugPromiseLeaks) {\n${lines}\n}\n`);
+    const quiet = source.replace(PROMISE_DEBUG_LINES, (_all, lines: string) => `\nif (exports.debugPromiseLeaks) {\n${lines}\n}\n`);
+    if (!PROMISE_TRACKING.test(quiet)) return quiet;
+    return quiet.replace(PROMISE_TRACKING, (_all, indent: string, tracking: string) =>
+        `\n${indent}if (!exports.debugPromiseLeaks) return countedPromise(localStore, p);\n${indent}${tracking}`) + PENDING_PROMISE_COUNT;
 }
 
 // Node writes the compile cache when the process exits normally, and the

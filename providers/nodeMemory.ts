@@ -8,7 +8,10 @@
 //   generation at the size it has now and collecting the old one once it has
 //   grown by half took a provider serving a no-change preview from 290 MiB
 //   to about 125 MiB at the same wall time, and the program from 394-428 MiB
-//   to 242-291 MiB for about 0.5 s more CPU.
+//   to 242-291 MiB for about 0.5 s more CPU. Collecting it once it has grown
+//   by a quarter took the provider from 111-137 to 104-111 MiB and the
+//   program from 209-236 to 202-223 MiB at the same wall time (A/B, 5
+//   rounds, 2026-12-02, with preload.ts's promise count).
 // - Maglev, V8's mid-tier optimising compiler, then held 20-27 MiB of
 //   anonymous memory outside the JavaScript heap in a provider (resident
 //   size less heap and file pages, sampled every 20 ms). Maglev compiling
@@ -24,4 +27,4 @@
 // test/unit/nodeMemory.test.ts fails if Node.js stops honouring them.
 import { setFlagsFromString } from "node:v8";
 
-setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=50 --no-maglev-inlining --invocation-count-for-maglev=1000");
+setFlagsFromString("--semi-space-growth-factor=1 --heap-growing-percent=25 --no-maglev-inlining --invocation-count-for-maglev=1000");

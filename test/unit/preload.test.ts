@@ -1,6 +1,6 @@
 // preload.ts relies on the Pulumi SDK's internals (which files load
 // TypeScript, arborist, the Automation API and source-map-support, and how
-// debuggablePromise records its debug info): this fails when an SDK upgrade
+// debuggablePromise records its debug info and tracks promises): this fails when an SDK upgrade
 // changes them, instead of the program silently paying for them again.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { test } from "node:test";
 import { REPO_ROOT } from "../harness/pulumi.ts";
-import { PROMISE_DEBUG_LINES } from "../../preload.ts";
+import { PROMISE_DEBUG_LINES, PROMISE_TRACKING } from "../../preload.ts";
 
 // What the SDK's run script (cmd/run) loads before the program: the SDK and
 // source-map-support; then what the preload must still let work (a wrapped
@@ -70,12 +70,47 @@ test("with preload.ts, the SDK's promises carry no debug info unless PULUMI_DEBU
     assert.match(debugging.debug, /^CONTEXT\(\d+\): a context\nSTACK_TRACE:\nError\n\s+at debuggablePromise /);
 });
 
+// The SDK's leak check at exit, as the run script meets it: two promises
+// left pending, one fulfilled and one rejected (the rejection handled).
+const leakProbe = `
+const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable.js");
+const state = require("@pulumi/pulumi/runtime/state.js");
+debuggablePromise(new Promise(() => {}), "never settles");
+debuggablePromise(new Promise(() => {}), "never settles either");
+const boom = new Error("boom");
+Promise.all([
+    debuggablePromise(Promise.resolve(42), "fulfilled"),
+    debuggablePromise(Promise.reject(boom), "rejected").catch((err) => err === boom && "the same error"),
+]).then((settled) => console.log(JSON.stringify({ settled, tracker: state.getStore().leakCandidates.constructor.name })));`;
+
+function runLeakProbe(args: string[], env: NodeJS.ProcessEnv) {
+    const r = spawnSync(process.execPath, ["--no-warnings", ...args, "-e", leakProbe], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+    return { status: r.status, stderr: r.stderr, out: JSON.parse(r.stdout.trim().split("\n").pop()!) as { settled: unknown[]; tracker: string } };
+}
+
+test("with preload.ts, the SDK's leak check counts its pending promises instead of tracking each, and still fails a program that leaves some", () => {
+    const quiet = runLeakProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
+    assert.deepEqual(quiet.out, { settled: [42, "the same error"], tracker: "PendingPromiseCount" });
+    assert.equal(quiet.status, 1, "a program exiting with promises pending fails");
+    assert.match(quiet.stderr, /The Pulumi runtime detected that 2 promises were still active/);
+    const debugging = runLeakProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "1" });
+    assert.deepEqual(debugging.out, { settled: [42, "the same error"], tracker: "Set" });
+    assert.equal(debugging.status, 1);
+    assert.deepEqual([...debugging.stderr.matchAll(/CONTEXT\(\d+\): (.*)/g)].map((m) => m[1]), ["never settles", "never settles either"]);
+    const without = runLeakProbe([], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
+    assert.deepEqual(without.out, { settled: [42, "the same error"], tracker: "Set" });
+    assert.equal(without.status, 1);
+    assert.match(without.stderr, /The Pulumi runtime detected that 2 promises were still active/);
+});
+
 test("without it, the SDK and its run script load them and record every promise's debug info (the preload's targets still exist)", () => {
     const sdk = createRequire(import.meta.url);
     const runScript = readFileSync(sdk.resolve("@pulumi/pulumi/cmd/run/index.js"), "utf8");
     assert.match(runScript, /require\("source-map-support\/register"\)/);
     assert.match(runScript, /require\("\.\.\/\.\.\/runtime\/closure\/v8Hooks"\)[\s\S]*isInitializedAsync\(\)/);
-    assert.match(readFileSync(sdk.resolve("@pulumi/pulumi/runtime/debuggable.js"), "utf8"), PROMISE_DEBUG_LINES);
+    const debuggable = readFileSync(sdk.resolve("@pulumi/pulumi/runtime/debuggable.js"), "utf8");
+    assert.match(debuggable, PROMISE_DEBUG_LINES);
+    assert.match(debuggable, PROMISE_TRACKING);
     // The tracing stand-in offers start, stop and newSpan, and spans with end, setAttribute and addEvent: all the run script uses.
     const run = readFileSync(sdk.resolve("@pulumi/pulumi/cmd/run/run.js"), "utf8");
     assert.deepEqual([...new Set([...run.matchAll(/\btracing\.(\w+)/g)].map((m) => m[1]))].sort(), ["newSpan", "start", "stop"]);
