@@ -18,29 +18,29 @@ const inRepo = (...path: string[]) => pathToFileURL(join(import.meta.dirname, ".
 const providers = (file: string) => inRepo("providers", file);
 const MiB = 2 ** 20;
 
-/** Runs `body` in a fresh node (no NODE_OPTIONS) once `modules` have loaded in turn, with `v8` imported. */
-function inFreshNode(modules: string[], body: string): Promise<{ stdout: string; stderr: string }> {
+/** Runs `body` in a fresh node (no NODE_OPTIONS, `nodeArgs` on its command line) once `modules` have loaded in turn, with `v8` imported. */
+function inFreshNode(modules: string[], body: string, nodeArgs: string[] = []): Promise<{ stdout: string; stderr: string }> {
     const script = `
         const v8 = await import("node:v8");
         for (const m of ${JSON.stringify(modules)}) await import(m);
         ${body}`;
-    return promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
+    return promisify(execFile)(process.execPath, [...nodeArgs, "--input-type=module", "-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
 }
 
 /** The young generation's size after loading `modules` in turn and a churn of short-lived objects, in a fresh node. */
-async function youngGeneration(...modules: string[]): Promise<{ size: number; stderr: string }> {
+async function youngGeneration(modules: string[], nodeArgs: string[] = []): Promise<{ size: number; stderr: string }> {
     const { stdout, stderr } = await inFreshNode(modules, `
         let batch = [];
         for (let i = 0; i < 3e6; i++) { batch.push({ i, text: "x" + i }); if (batch.length > 1000) batch = []; }
         const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
-        process.stdout.write(JSON.stringify({ size: young }));`);
+        process.stdout.write(JSON.stringify({ size: young }));`, nodeArgs);
     return { ...JSON.parse(stdout), stderr };
 }
 
 test("the providers' entry and the program's preload keep the young generation small, and V8 knows every flag", async () => {
     // The stream provider alone loads the SDK, zod and nats.js, as the entry does.
     const [withEntry, withPreload, without] = await Promise.all(
-        [youngGeneration(providers("dynamic.ts")), youngGeneration(inRepo("preload.ts"), providers("stream.ts")), youngGeneration(providers("stream.ts"))]);
+        [youngGeneration([providers("dynamic.ts")]), youngGeneration([inRepo("preload.ts"), providers("stream.ts")]), youngGeneration([providers("stream.ts")])]);
     for (const { stderr } of [withEntry, withPreload]) assert.doesNotMatch(stderr, /flag/i, stderr);
     // Without the flags V8 doubles it up to 64 MiB here, every time. With them it stays at 2 MiB in most
     // processes, but V8 still grows it now and then (to 3.5-22 MiB in about 1 fresh process in 8 here):
@@ -76,6 +76,24 @@ test("with the providers' entry or the program's preload loaded, Maglev compiles
     assert.deepEqual(without, { few: true, many: true, inlined: true }, "V8's defaults changed: otherwise this test proves nothing");
     assert.deepEqual(withEntry, { few: false, many: true, inlined: false }, "with the providers' entry loaded");
     assert.deepEqual(withPreload, { few: false, many: true, inlined: false }, "with the program's preload loaded");
+});
+
+/** A project's `runtime.options.nodeargs` (Pulumi.yaml), split as the language host splits them. */
+const nodeArgs = (project: string) => /^\s*nodeargs:\s*(.*)$/m.exec(readFileSync(fileURLToPath(inRepo(project, "Pulumi.yaml")), "utf8"))![1].trim().split(/\s+/);
+
+test("the program's node flags (Pulumi.yaml nodeargs) fix its young generation at 16 MiB, preload or not, and the benchmark's program runs with the same", async () => {
+    const program = nodeArgs(".");
+    const flags = program.filter((a) => !["--import", "./preload.ts"].includes(a));
+    assert.deepEqual(program.slice(flags.length), ["--import", "./preload.ts"], "the preload comes after the flags");
+    assert.deepEqual(nodeArgs("bench/projects/synthetic"), [...flags, "--import", "../../../preload.ts"]);
+    const [withPreload, flagsOnly] = await Promise.all([
+        youngGeneration([inRepo("preload.ts"), providers("stream.ts")], flags),
+        youngGeneration([providers("stream.ts")], flags),
+    ]);
+    assert.doesNotMatch(withPreload.stderr, /flag/i, withPreload.stderr);
+    // Two semi-spaces of 8 MiB: neither the 1 MiB V8 starts with nor the 64 MiB it grows to here.
+    assert.equal(withPreload.size, 16 * MiB, `young generation ${withPreload.size / MiB} MiB with the program's flags and preload`);
+    assert.equal(flagsOnly.size, 16 * MiB, `young generation ${flagsOnly.size / MiB} MiB with the program's flags alone`);
 });
 
 test("the program's preload sets the flags of providers/nodeMemory.ts (it writes them out: the toolchain's shim runs a copy of it)", () => {
