@@ -13,8 +13,6 @@
 //   ($SYS.REQ.SERVER.PING.JSZ, which an application account reaches only
 //   where the operator exports it), so without either that check is skipped
 //   with a warning.
-import { get as httpGet } from "node:http";
-import { get as httpsGet } from "node:https";
 import * as pulumi from "@pulumi/pulumi";
 import { type NatsConnection } from "nats";
 import { type z } from "zod";
@@ -382,10 +380,16 @@ interface Jsz {
     reserved_memory?: number;
 }
 
-/** GET of a small JSON document; node:http rather than fetch, whose first use costs every preview ~100 ms of loading undici. */
+/**
+ * GET of a small JSON document; node:http rather than fetch, whose first use
+ * costs every preview ~100 ms of loading undici. Taken with getBuiltinModule,
+ * not imported: an ES import of node:http reads every export, and its lazy
+ * WebSocket loads undici all the same (35 ms of the program's start-up).
+ */
 function getJson<T>(endpoint: string, timeoutMs: number): Promise<T> {
+    const get = endpoint.startsWith("https:") ? process.getBuiltinModule("node:https").get : process.getBuiltinModule("node:http").get;
     return new Promise((resolve, reject) => {
-        const req = (endpoint.startsWith("https:") ? httpsGet : httpGet)(endpoint, { timeout: timeoutMs }, (res) => {
+        const req = get(endpoint, { timeout: timeoutMs }, (res) => {
             if (res.statusCode !== 200) {
                 res.resume();
                 return reject(new Error(`HTTP ${res.statusCode}`));

@@ -3,6 +3,8 @@
 // the providers' check() (providers/schema.ts). Each case is what nats-server
 // (checkStreamCfg, selectLimits, checkBytesLimits) would refuse or allow.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type AccountInfo, type AccountLimits, type BrokerView, accountProblems as accountOf, describeStream, plannedStreams, replicaProblems, subjectPlan } from "../../providers/checks.ts";
 import { type FleetEntry } from "../../fleet/fleet.ts";
@@ -214,4 +216,15 @@ describe("the server's stream-config rules in check()", () => {
         assert.equal(propertyPath(["maxAge"]), "maxAge");
         assert.equal(propertyPath([]), "");
     });
+});
+
+test("loading the package's checks loads no undici: node:http is taken without its ES module facade", () => {
+    const undiciAfter = (script: string) => {
+        const r = spawnSync(process.execPath, ["--input-type=module", "-e", `${script}\nconsole.log(JSON.stringify(process.moduleLoadList.filter((m) => m.includes("undici"))));`],
+            { cwd: join(import.meta.dirname, "..", ".."), encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout) as string[];
+    };
+    assert.notDeepEqual(undiciAfter(`await import("node:http");`), [], "an ES import of node:http loads undici: otherwise this test proves nothing");
+    assert.deepEqual(undiciAfter(`await import("./providers/index.ts");`), []);
 });
