@@ -116,7 +116,7 @@ function countedPromise(store, p) {
  * when the SDK will print them (PULUMI_DEBUG_PROMISE_LEAKS); each part
  * unchanged if its lines moved.
  */
-function withoutPromiseDebugInfo(source: string): string {
+function withoutPromiseBookkeeping(source: string): string {
     const quiet = source.replace(PROMISE_DEBUG_LINES, (_all, lines: string) => `\nif (exports.debugPromiseLeaks) {\n${lines}\n}\n`);
     if (!PROMISE_TRACKING.test(quiet)) return quiet;
     return quiet.replace(PROMISE_TRACKING, (_all, indent: string, tracking: string) =>
@@ -150,7 +150,7 @@ registerHooks({
         persistSoon();
         const loaded = nextLoad(url, context);
         if (loaded.source === undefined || loaded.source === null || !url.endsWith("/@pulumi/pulumi/runtime/debuggable.js")) return loaded;
-        return { ...loaded, source: withoutPromiseDebugInfo(String(loaded.source)) };
+        return { ...loaded, source: withoutPromiseBookkeeping(String(loaded.source)) };
     },
 });
 

@@ -91,7 +91,7 @@ test("the program's node flags (Pulumi.yaml nodeargs) fix its young generation a
         youngGeneration([providers("stream.ts")], flags),
     ]);
     assert.doesNotMatch(withPreload.stderr, /flag/i, withPreload.stderr);
-    // Two semi-spaces of 8 MiB: neither the 1 MiB V8 starts with nor the 64 MiB it grows to here.
+    // Two semi-spaces of 8 MiB: neither the 2 MiB V8 starts with nor the 64 MiB it grows to here.
     assert.equal(withPreload.size, 16 * MiB, `young generation ${withPreload.size / MiB} MiB with the program's flags and preload`);
     assert.equal(flagsOnly.size, 16 * MiB, `young generation ${flagsOnly.size / MiB} MiB with the program's flags alone`);
 });

@@ -42,10 +42,16 @@ interface ProbeOut {
     error?: string;
 }
 
+/** Runs `script` in a fresh node from the repository root: its exit status, stderr and last line of stdout, parsed. */
+function runScript<T>(script: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; stderr: string; out: T } {
+    const r = spawnSync(process.execPath, ["--no-warnings", ...args, "-e", script], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+    return { status: r.status, stderr: r.stderr, out: JSON.parse(r.stdout.trim().split("\n").pop()!) as T };
+}
+
 function runProbe(args: string[], env: NodeJS.ProcessEnv = {}): ProbeOut {
-    const r = spawnSync(process.execPath, ["--no-warnings", ...args, "-e", probe], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+    const r = runScript<ProbeOut>(probe, args, env);
     assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout.trim().split("\n").pop()!) as ProbeOut;
+    return r.out;
 }
 
 const HEAVY = /node_modules\/(typescript|@npmcli\/arborist|normalize-package-data|execa|js-yaml|source-map-support|source-map)\//;
@@ -83,10 +89,7 @@ Promise.all([
     debuggablePromise(Promise.reject(boom), "rejected").catch((err) => err === boom && "the same error"),
 ]).then((settled) => console.log(JSON.stringify({ settled, tracker: state.getStore().leakCandidates.constructor.name })));`;
 
-function runLeakProbe(args: string[], env: NodeJS.ProcessEnv) {
-    const r = spawnSync(process.execPath, ["--no-warnings", ...args, "-e", leakProbe], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env } });
-    return { status: r.status, stderr: r.stderr, out: JSON.parse(r.stdout.trim().split("\n").pop()!) as { settled: unknown[]; tracker: string } };
-}
+const runLeakProbe = (args: string[], env: NodeJS.ProcessEnv) => runScript<{ settled: unknown[]; tracker: string }>(leakProbe, args, env);
 
 test("with preload.ts, the SDK's leak check counts its pending promises instead of tracking each, and still fails a program that leaves some", () => {
     const quiet = runLeakProbe(["--import", "./preload.ts"], { PULUMI_DEBUG_PROMISE_LEAKS: "" });
