@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import {
@@ -18,6 +19,7 @@ import { createOperatorSetup } from "./jwt.ts";
 import {
   type AuthOptions,
   bothServerVersions,
+  ephemeralPortRange,
   freePorts,
   jsApi,
   JsApiError,
@@ -68,10 +70,20 @@ async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 45_000
   throw new Error(`${what}: still failing after ${timeoutMs}ms: ${String(last)}`);
 }
 
-test("freePorts returns distinct usable ports", async () => {
-  const ports = await freePorts(5);
-  assert.equal(new Set(ports).size, 5);
-  for (const p of ports) assert.ok(p > 1024 && p !== 4222);
+test("freePorts returns distinct usable ports outside the ephemeral range, so no connection's source port takes one", async () => {
+  const [low, high] = ephemeralPortRange();
+  const ports = await freePorts(30);
+  assert.equal(new Set(ports).size, 30);
+  for (const p of ports) {
+    assert.ok(p > 1024 && p !== 4222, `port ${p}`);
+    assert.ok(p < low || p > high, `port ${p} inside the ephemeral range ${low}-${high}`);
+  }
+  // Usable: each can be listened on right away.
+  for (const p of ports) {
+    const srv = createServer();
+    await new Promise<void>((resolve, reject) => srv.once("error", reject).listen(p, "127.0.0.1", resolve));
+    await new Promise((r) => srv.close(r));
+  }
 });
 
 test("a server that fails to start rejects with its log tail and leaves nothing behind", async () => {

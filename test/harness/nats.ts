@@ -8,7 +8,7 @@
 //   after(() => s.stop());
 //   const nc = await s.connect();
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -189,20 +189,51 @@ function watchdog(pid: number | undefined, dir: string): ChildProcess {
 
 // ---------------------------------------------------------------- utilities
 
-/** Asks the OS for `n` distinct free TCP ports on 127.0.0.1 (held together, then released). */
+/**
+ * The OS's range for connections' own (source) ports. A port picked inside it,
+ * as `listen(0)` picks, can be taken by any outgoing connection in the suite
+ * before the server it was picked for binds it (CI saw a route port go so).
+ */
+export function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    /* not Linux: IANA's dynamic range, macOS's default */
+  }
+  return [49152, 65535];
+}
+
+const PORT_FLOOR = 10_000; // above the well-known and commonly configured ports (4222 included)
+
+function tryListen(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(undefined));
+    srv.listen(port, "127.0.0.1", () => resolve(srv));
+  });
+}
+
+/**
+ * `n` distinct TCP ports free on 127.0.0.1, below the ephemeral range so no
+ * connection's source port can take them before use (held together, then
+ * released). Another process picking the same one is still possible; callers
+ * that start servers retry on "address already in use".
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<Server>((resolve, reject) => {
-        const srv = createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => resolve(srv));
-      }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+  const [ephemeralLow, ephemeralHigh] = ephemeralPortRange();
+  const [lo, hi] = ephemeralLow - PORT_FLOOR >= 1000 ? [PORT_FLOOR, ephemeralLow - 1] : [ephemeralHigh + 1, 65535];
+  if (hi < lo) throw new Error(`no room for test ports outside the ephemeral range ${ephemeralLow}-${ephemeralHigh}`);
+  const held = new Map<number, Server>();
+  for (let tries = 0; held.size < n; tries++) {
+    if (tries > 50 * n) throw new Error(`no ${n} free ports in ${lo}-${hi} after ${tries} tries`);
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (held.has(port)) continue;
+    const srv = await tryListen(port);
+    if (srv) held.set(port, srv);
+  }
+  await Promise.all([...held.values()].map((s) => new Promise((r) => s.close(r))));
+  return [...held.keys()];
 }
 
 const versionCache = new Map<string, string>();
@@ -602,12 +633,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
 export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<NatsCluster> {
   // A cluster formed under heavy load (the suite runs files side by side on two
   // cores) now and then never agrees on a meta leader or never places an R3
-  // stream; a fresh one does. The test that asked for it is not about that.
-  try {
-    return await startClusterOnce(size, opts);
-  } catch (err) {
-    if (!/no agreed JetStream meta leader|no R\d+ placement/.test(String(err))) throw err;
-    return startClusterOnce(size, opts);
+  // stream, and one of its nine free ports can be taken (e.g. as another
+  // connection's ephemeral source port) before its node binds it; a fresh
+  // cluster on fresh ports does. The test that asked for it is not about that.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(size, opts);
+    } catch (err) {
+      const transient = /no agreed JetStream meta leader|no R\d+ placement|address already in use/i;
+      if (!transient.test(String(err)) || attempt >= 3) throw err;
+    }
   }
 }
 
