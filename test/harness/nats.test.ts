@@ -30,6 +30,7 @@ import {
   startServer,
   startTwoAccounts,
   stopAll,
+  testPortRange,
 } from "./nats.ts";
 
 after(stopAll); // belt and braces: each test also stops its own servers
@@ -72,11 +73,14 @@ async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 45_000
 
 test("freePorts returns distinct usable ports outside the ephemeral range, so no connection's source port takes one", async () => {
   const [low, high] = ephemeralPortRange();
+  const range = testPortRange();
+  assert.ok(range, `this machine's ephemeral range ${low}-${high} leaves room for test ports`);
+  assert.ok(range[1] < low || range[0] > high, `${range.join("-")} is outside ${low}-${high}`);
   const ports = await freePorts(30);
   assert.equal(new Set(ports).size, 30);
   for (const p of ports) {
+    assert.ok(p >= range[0] && p <= range[1], `port ${p} in ${range.join("-")}`);
     assert.ok(p > 1024 && p !== 4222, `port ${p}`);
-    assert.ok(p < low || p > high, `port ${p} inside the ephemeral range ${low}-${high}`);
   }
   // Usable: each can be listened on right away.
   for (const p of ports) {

@@ -204,7 +204,17 @@ export function ephemeralPortRange(): [number, number] {
   return [49152, 65535];
 }
 
-const PORT_FLOOR = 10_000; // above the well-known and commonly configured ports (4222 included)
+/**
+ * Where freePorts picks: from 10000 (above the well-known and commonly
+ * configured ports, 4222 included) to just below the ephemeral range, or above
+ * it; undefined when neither leaves 1000 ports (then the OS picks, as before).
+ */
+export function testPortRange(): [number, number] | undefined {
+  const [ephemeralLow, ephemeralHigh] = ephemeralPortRange();
+  if (ephemeralLow - 10_000 >= 1000) return [10_000, ephemeralLow - 1];
+  if (65535 - ephemeralHigh >= 1000) return [ephemeralHigh + 1, 65535];
+  return undefined;
+}
 
 function tryListen(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
@@ -215,22 +225,20 @@ function tryListen(port: number): Promise<Server | undefined> {
 }
 
 /**
- * `n` distinct TCP ports free on 127.0.0.1, below the ephemeral range so no
+ * `n` distinct TCP ports free on 127.0.0.1, outside the ephemeral range so no
  * connection's source port can take them before use (held together, then
  * released). Another process picking the same one is still possible; callers
  * that start servers retry on "address already in use".
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const [ephemeralLow, ephemeralHigh] = ephemeralPortRange();
-  const [lo, hi] = ephemeralLow - PORT_FLOOR >= 1000 ? [PORT_FLOOR, ephemeralLow - 1] : [ephemeralHigh + 1, 65535];
-  if (hi < lo) throw new Error(`no room for test ports outside the ephemeral range ${ephemeralLow}-${ephemeralHigh}`);
+  const range = testPortRange();
+  const pick = () => (range ? range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1)) : 0);
   const held = new Map<number, Server>();
   for (let tries = 0; held.size < n; tries++) {
-    if (tries > 50 * n) throw new Error(`no ${n} free ports in ${lo}-${hi} after ${tries} tries`);
-    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
-    if (held.has(port)) continue;
-    const srv = await tryListen(port);
-    if (srv) held.set(port, srv);
+    if (tries > 50 * n) throw new Error(`no ${n} free ports in ${range?.join("-") ?? "the ephemeral range"} after ${tries} tries`);
+    const srv = await tryListen(pick());
+    // A port already held fails to bind again, so these are distinct.
+    if (srv) held.set((srv.address() as AddressInfo).port, srv);
   }
   await Promise.all([...held.values()].map((s) => new Promise((r) => s.close(r))));
   return [...held.keys()];
