@@ -227,8 +227,8 @@ function tryListen(port: number): Promise<Server | undefined> {
 /**
  * `n` distinct TCP ports free on 127.0.0.1, outside the ephemeral range so no
  * connection's source port can take them before use (held together, then
- * released). Another process picking the same one is still possible; callers
- * that start servers retry on "address already in use".
+ * released). Another process picking the same one is still possible;
+ * startServer and startCluster retry on "address already in use".
  */
 export async function freePorts(n: number): Promise<number[]> {
   const range = testPortRange();
@@ -641,8 +641,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
 export async function startCluster(size = 3, opts: ServerOptions = {}): Promise<NatsCluster> {
   // A cluster formed under heavy load (the suite runs files side by side on two
   // cores) now and then never agrees on a meta leader or never places an R3
-  // stream, and one of its nine free ports can be taken (e.g. as another
-  // connection's ephemeral source port) before its node binds it; a fresh
+  // stream, and one of its nine free ports can be taken (by another test
+  // process's server on the same pick) before its node binds it; a fresh
   // cluster on fresh ports does. The test that asked for it is not about that.
   for (let attempt = 1; ; attempt++) {
     try {
